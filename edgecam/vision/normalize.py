@@ -38,7 +38,7 @@ def normalise_digit(ink: npt.NDArray[np.generic], *, threshold: float = 0.0) -> 
     scale = BOX / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    small = cv2.resize(crop, (nw, nh), interpolation=interp)
+    small = np.asarray(cv2.resize(crop, (nw, nh), interpolation=interp), np.float32)
     peak = float(small.max())
     if peak > 0:
         # A faint pencil digit and a bold marker digit should look alike to the network.
@@ -46,8 +46,8 @@ def normalise_digit(ink: npt.NDArray[np.generic], *, threshold: float = 0.0) -> 
     total = float(small.sum())
     cy = float((small.sum(axis=1) * np.arange(nh)).sum()) / total
     cx = float((small.sum(axis=0) * np.arange(nw)).sum()) / total
-    # Place the centre of mass at the tile centre (13.5, 13.5 in pixel-centre coordinates).
-    shift = np.float32([[1, 0, (TILE - 1) / 2 - cx], [0, 1, (TILE - 1) / 2 - cy]])
+    # MNIST's centres of mass sit at pixel index (14, 14), measured on its training digits.
+    shift = np.array([[1, 0, TILE / 2 - cx], [0, 1, TILE / 2 - cy]], np.float32)
     tile = cv2.warpAffine(
         small, shift, (TILE, TILE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )

@@ -1,0 +1,42 @@
+"""Finding a backend's model file and checking it against the model card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from edgecam.backends.base import BackendError
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model(model: Path | None, default_name: str, suffixes: tuple[str, ...]) -> Path:
+    """Return the model file to load, or raise a one-line error naming it and the fix."""
+    from edgecam.backends import REBUILD_HINT, default_model_dir
+
+    path = default_model_dir() if model is None else model
+    if path.is_dir():
+        path = path / default_name
+    if not path.is_file():
+        raise BackendError(f"model file {path} is missing: {REBUILD_HINT}")
+    if path.suffix not in suffixes:
+        raise BackendError(f"model file {path} is not a {' or '.join(suffixes)} file")
+    _check_card(path)
+    return path
+
+
+def _check_card(path: Path) -> None:
+    """Warn when a model file differs from what its card recorded (a half-copied deploy)."""
+    card = path.parent / "card.json"
+    if not card.is_file():
+        return
+    try:
+        files = json.loads(card.read_text())["files"]
+        expected = files[path.name]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != expected:
+        log.warning("model file %s does not match the sha256 in %s", path, card)

@@ -1,0 +1,98 @@
+"""LiteRT (TensorFlow Lite) on the CPU with XNNPACK: the default runtime, float or int8 models."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecam.backends._files import resolve_model
+from edgecam.backends.base import BackendError, BackendUnavailable, Batch, Probs
+
+log = logging.getLogger(__name__)
+
+# One interpreter per batch size avoids re-planning tensors when a frame's digit count
+# changes back and forth; a handful covers what a camera scene does.
+_MAX_INTERPRETERS = 8
+
+
+class LiteRTBackend:
+    """Runs a ``.tflite`` digit model; quantised int8/uint8 models are (de)quantised here."""
+
+    name = "litert"
+
+    def __init__(self, model: Path | None = None, threads: int = 1) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise BackendUnavailable("ai-edge-litert is not installed: run `make setup`") from None
+        if threads < 1:
+            raise BackendError(f"threads must be at least 1, got {threads}")
+        self._interpreter_cls: Any = Interpreter
+        self.model_path = resolve_model(model, "model.tflite", (".tflite",))
+        self.threads = threads
+        self._content = self.model_path.read_bytes()
+        self._interpreters: OrderedDict[int, Any] = OrderedDict()
+        first = self._interpreter(1)
+        inp = first.get_input_details()[0]
+        out = first.get_output_details()[0]
+        self.input_dtype = np.dtype(inp["dtype"])
+        self._in_scale, self._in_zero = inp["quantization"]
+        self._out_scale, self._out_zero = out["quantization"]
+        self._out_dtype = np.dtype(out["dtype"])
+        self.quantised = self.input_dtype != np.float32
+        if tuple(inp["shape"][1:3]) != (28, 28) or int(out["shape"][-1]) != 10:
+            raise BackendError(
+                f"model file {self.model_path} takes {list(inp['shape'])} and gives "
+                f"{list(out['shape'])}; expected (n, 28, 28[, 1]) -> (n, 10)"
+            )
+        self._rank = len(inp["shape"])
+
+    def _interpreter(self, batch: int) -> Any:
+        cached = self._interpreters.get(batch)
+        if cached is not None:
+            self._interpreters.move_to_end(batch)
+            return cached
+        try:
+            interp = self._interpreter_cls(model_content=self._content, num_threads=self.threads)
+            inp = interp.get_input_details()[0]
+            if batch != 1 or int(inp["shape"][0]) != 1:
+                shape = [batch, *(int(d) for d in inp["shape"][1:])]
+                interp.resize_tensor_input(inp["index"], shape, strict=False)
+            interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            from edgecam.backends import REBUILD_HINT
+
+            text = str(exc).strip()
+            first_line = text.splitlines()[0] if text else type(exc).__name__
+            raise BackendError(
+                f"model file {self.model_path} is corrupt or not a LiteRT model "
+                f"({first_line}): {REBUILD_HINT}"
+            ) from None
+        self._interpreters[batch] = interp
+        if len(self._interpreters) > _MAX_INTERPRETERS:
+            self._interpreters.popitem(last=False)
+        return interp
+
+    def predict(self, batch: Batch) -> Probs:
+        n = len(batch)
+        if n == 0:
+            return np.empty((0, 10), np.float32)
+        interp = self._interpreter(n)
+        x = np.asarray(batch, np.float32).reshape(n, 28, 28, *([1] * (self._rank - 3)))
+        if self.quantised:
+            info = np.iinfo(self.input_dtype)
+            x = np.clip(np.round(x / self._in_scale + self._in_zero), info.min, info.max)
+        inp = interp.get_input_details()[0]
+        interp.set_tensor(inp["index"], x.astype(self.input_dtype, copy=False))
+        interp.invoke()
+        y = interp.get_tensor(interp.get_output_details()[0]["index"])
+        if self._out_dtype != np.float32:
+            y = (y.astype(np.float32) - self._out_zero) * self._out_scale
+        return np.asarray(y, np.float32).reshape(n, 10)
+
+    def close(self) -> None:
+        self._interpreters.clear()

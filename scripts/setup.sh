@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Set up edgecam on a fresh Debian/Ubuntu/JetPack machine: system packages with apt when run
+# as root, then the Python environment in .venv. Safe to run again: it skips what is done.
+#   scripts/setup.sh            runtime only (numpy, OpenCV, LiteRT, pydantic)
+#   scripts/setup.sh train,dev  plus TensorFlow + converters (train) and pytest/ruff/mypy (dev)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="${1:-}"
+python="${PYTHON:-python3}"
+# venv/pip for the interpreter, and the shared libraries the opencv-python wheel links to.
+apt_packages="python3-venv python3-pip libgl1 libglib2.0-0"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if command -v apt-get >/dev/null 2>&1; then
+    missing=""
+    for pkg in $apt_packages; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing="$missing $pkg"
+    done
+    if [ -n "$missing" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            say "installing system packages:$missing"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq
+            apt-get install -y -qq --no-install-recommends $missing >/dev/null
+        else
+            say "missing system packages:$missing — run: sudo apt-get install$missing"
+        fi
+    fi
+fi
+
+if ! command -v "$python" >/dev/null 2>&1; then
+    say "no $python found: install Python 3.10 or newer (sudo apt-get install python3-venv)"
+    exit 1
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    say "$("$python" --version 2>&1) is too old: edgecam needs Python 3.10 or newer"
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    say "creating .venv with $("$python" --version 2>&1)"
+    "$python" -m venv .venv
+fi
+
+spec="."
+[ -n "$extras" ] && spec=".[$extras]"
+stamp=".venv/.edgecam-installed"
+want="$(cat pyproject.toml | sha256sum | cut -c1-16) $extras"
+if [ ! -f "$stamp" ] || ! grep -qxF -- "$want" "$stamp"; then
+    say "installing edgecam${extras:+ with $extras} into .venv"
+    log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install --upgrade pip \
+            && .venv/bin/python -m pip install -e "$spec"; } >"$log" 2>&1; then
+        tail -n 25 "$log" >&2
+        say "pip install failed: the full log is $log"
+        exit 1
+    fi
+    echo "$want" >>"$stamp"
+fi

