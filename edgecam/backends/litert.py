@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import tempfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,33 @@ log = logging.getLogger(__name__)
 # One interpreter per batch size avoids re-planning tensors when a frame's digit count
 # changes back and forth; a handful covers what a camera scene does.
 _MAX_INTERPRETERS = 8
+
+
+@contextlib.contextmanager
+def _native_stderr_to_log() -> Iterator[None]:
+    """Route the runtime's C++ banner ("Created TensorFlow Lite XNNPACK delegate") to the log.
+
+    The native library writes straight to file descriptor 2 once per process, which would
+    break the one-line-per-event output a user or a service journal expects.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield  # no real stderr (embedded use): nothing to route
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    log.debug("litert: %s", line.strip())
 
 
 class LiteRTBackend:
@@ -36,7 +68,8 @@ class LiteRTBackend:
         self.threads = threads
         self._content = self.model_path.read_bytes()
         self._interpreters: OrderedDict[int, Any] = OrderedDict()
-        first = self._interpreter(1)
+        with _native_stderr_to_log():
+            first = self._interpreter(1)
         inp = first.get_input_details()[0]
         out = first.get_output_details()[0]
         self.input_dtype = np.dtype(inp["dtype"])
