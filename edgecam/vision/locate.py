@@ -1,0 +1,700 @@
+"""Finding handwritten digits in a photo of paper, each cut out and normalised the MNIST way.
+
+The steps, and why each is there:
+
+1. **Working resolution.** A 12-MP phone photo is shrunk (area averaging) so its long side is at
+   most ``work_long`` pixels: the smallest readable digit is still ~15 px there, and every later
+   step costs about the same whatever the camera. Boxes are mapped back to original pixels.
+2. **Ink map.** The darkest channel of each pixel, so blue and red ink are as dark as black ink
+   while white paper stays bright.
+3. **Flattened background.** A morphological closing with a kernel wider than any pen stroke
+   wipes the ink out and leaves the paper's own brightness under shadows and light gradients;
+   dividing by it turns the picture into *contrast against the local paper* (0 = paper,
+   1 = black). Things wider than the kernel (the desk beyond the page, a hand's palm, a shadow)
+   are their own background and vanish.
+4. **Threshold.** Above this picture's own noise (measured, in grey levels, so it rises in
+   shadows) and above ~half the darkest ink nearby, so a blurred stroke stays as thin as its
+   core. Only where the surface is paper-like: near grey and not dark (not wood, cloth, desk).
+5. **Lines.** Ruled and squared paper, margins and page edges are thin structures far longer
+   than any pen stroke of that thinness. The sheet's angle is measured, lines are looked for
+   level in the ink smoothed along them, and removed, keeping ink much darker than the line and
+   the pixels where a digit stroke crosses one.
+6. **Components, merged.** Connected pieces of ink are grouped when they overlap or are stacked
+   close above each other (the detached bar of a 5, the halves of a broken 8, dotted pencil).
+7. **Filters.** Size, aspect, fill, stroke width relative to size, contrast, loops, touching the
+   frame or a sharp edge of the sheet, skin or wood colour, a busy neighbourhood, nesting in
+   a darker digit, and being far fainter than the picture's other writing reject specks,
+   underlines, blobs, hands, grid stubs and the desk.
+8. **Tiles.** The soft contrast inside each group's mask is thickened to MNIST's stroke width
+   relative to size (a pen digit is far thinner than an MNIST one) and normalised by
+   :func:`normalise_digit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edgecam.vision.normalize import TILE, normalise_digit
+
+IntArray = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float32]
+# OpenCV's stubs return loosely typed arrays (any integer or float dtype); these aliases name
+# what each array holds, and numpy checks the rest at run time.
+U8 = npt.NDArray[Any]
+Labels = npt.NDArray[Any]
+# The stubs type every operand as an array, but OpenCV takes plain numbers as scalars too.
+_cv: Any = cv2
+
+
+# One group the locator looked at: its working-size box, why it was rejected ("" if kept), and
+# the measurements behind the decision.
+Trace = tuple[tuple[int, int, int, int], str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Possible digits in one picture: boxes in the picture's own pixels and their tiles."""
+
+    boxes: IntArray
+    tiles: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @classmethod
+    def empty(cls) -> Candidates:
+        return cls(np.empty((0, 4), np.int32), np.empty((0, TILE, TILE), np.float32))
+
+
+@dataclass(frozen=True)
+class LocateParams:
+    """Tuning of :func:`find_candidates`; sizes are fractions of the working image's short side."""
+
+    work_long: int = 800  # long side of the working image: 12 MP in 10 ms, 15-px digits kept
+    close_frac: float = 0.09  # closing kernel: wider than the thickest marker stroke
+    ink_low: float = 0.04  # contrast above the paper floor that can count as ink
+    smooth_sigma: float = 0.8  # against sensor noise and JPEG blocks; a 1-px stroke survives it
+    noise_k: float = 6.0  # ... and at least this many deviations of the paper's noise
+    rel_ink: float = 0.45  # fraction of the nearby darkest ink a pixel needs to count
+    local_frac: float = 0.03  # "nearby" for that, ~2 stroke widths
+    ink_peak: float = 0.12  # a digit's darkest part must reach this contrast ...
+    peak_over_low: float = 2.0  # ... and this many times the ink threshold
+    min_paper: float = 0.2  # local paper darker than this × the page's white is not paper
+    line_pool: int = 2  # lines are looked for at 1/line_pool of the working size
+    line_smooth_frac: float = 0.03  # smoothing along a line before looking for it
+    line_bridge_frac: float = 0.04  # gaps in a line (a digit written across it) bridged
+    line_thick: int = 4  # ruled lines are at most this many pixels thick at working size
+    line_len_frac: float = 0.25  # and at least this long; no pen stroke that thin is as long
+    min_h_frac: float = 0.02  # smallest digit height (~10 px at 480)
+    max_h_frac: float = 0.65  # largest digit height
+    max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
+    max_fill: float = 0.7  # solid blobs fill their box, digits do not (thin 1s excepted)
+    max_stroke: float = 0.3  # stroke width / height above this is a blob, not a digit
+    min_rel_level: float = 0.4  # ink at least this × the picture's median candidate ink
+    max_holes: int = 3  # 8 has two loops, a sloppy 0 or 8 one more; a grid has many
+    tile_grow: int = 3
+    tile_full_pct: float = 75.0
+    tile_lo: float = 0.6
+    target_stroke: float = 0.11  # MNIST stroke width / the digit's long side
+    edge_step: float = 0.1  # a sheet edge: paper brightness steps by this fraction ...
+    edge_sharp: float = 0.35  # ... with this share of the step inside ~2 px
+    edge_margin: float = 0.02  # ink this close to such a step is the edge's shadow
+    max_edge_spread: float = 0.35  # beside a sharp step, half-dark surroundings mean a rim
+    max_clutter: float = 0.2  # ink density around a digit: more is a textured desk or print
+    min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
+    max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
+    min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
+    max_parts: int = 400  # components kept for merging; the rest are the smallest specks
+
+
+DEFAULT_PARAMS = LocateParams()
+
+
+def _odd(v: float) -> int:
+    return max(3, int(v) | 1)
+
+
+def components(binary: U8) -> tuple[int, Labels, IntArray]:
+    """8-connected components and their stats; Grana's block-based labelling is ~3× faster
+    here than OpenCV's default with stats."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        binary, 8, cv2.CV_32S, cv2.CCL_GRANA
+    )
+    return int(n), np.asarray(labels), np.asarray(stats, np.int32)
+
+
+def prepare(image: npt.NDArray[np.generic], work_long: int) -> tuple[U8, U8 | None, float]:
+    """The picture at working size: its darkest channel, its colour (if any), and original
+    pixels per working pixel.
+
+    A large photo is shrunk by area averaging first (one pass over the 12 MP, the rest is
+    cheap), so thin strokes are averaged rather than skipped.
+    """
+    img = np.asarray(image)
+    if img.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[:, :, :3]
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or min(img.shape[:2]) < 8:
+        raise ValueError(f"image must be greyscale or BGR and at least 8×8, got {img.shape}")
+    h, w = img.shape[:2]
+    scale = max(h, w) / work_long
+    if scale > 1:
+        size = (max(1, round(w / scale)), max(1, round(h / scale)))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        scale = w / size[0]
+    else:
+        scale = 1.0
+    img = np.ascontiguousarray(img)
+    if img.ndim == 2:
+        return img, None, scale
+    grey = cv2.min(cv2.min(img[:, :, 0], img[:, :, 1]), img[:, :, 2])
+    return grey, img, scale
+
+
+def contrast_map(grey: U8, p: LocateParams) -> tuple[U8, U8]:
+    """Darkness against the local paper (0 paper … 255 black) and the paper estimate.
+
+    The paper is estimated at half size from a smoothed copy: a closing takes local maxima,
+    so on a noisy frame it would sit on the noise's peaks and make every dip look like ink.
+    """
+    h, w = grey.shape
+    short = min(h, w)
+    smooth = cv2.GaussianBlur(grey, (0, 0), p.smooth_sigma)
+    half = cv2.resize(grey, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    half = cv2.GaussianBlur(half, (0, 0), 1.0)
+    k = _odd(p.close_frac * short / 2)
+    half = cv2.morphologyEx(
+        half, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    )
+    paper = np.asarray(_cv.max(cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR), 1))
+    # The closing is a max-filter: where ink ends it must not dip below the ink itself.
+    ratio = cv2.divide(smooth, paper, scale=255)
+    ink = cv2.subtract(np.full_like(ratio, 255), ratio)
+    white = _quantile(paper[::8, ::8], 0.95)
+    on_paper = np.asarray(_cv.compare(paper, p.min_paper * white, cv2.CMP_GE))
+    return cv2.bitwise_and(ink, on_paper), paper
+
+
+def surface_mask(colour: U8, p: LocateParams) -> U8:
+    """Where the picture shows paper: near grey and not much darker than the page's white.
+
+    Judged at an eighth of the size on each channel's closing, which wipes out ink of any colour
+    (ink is darker than paper in every channel) and leaves the surface itself: the sheet,
+    or a wooden desk, a coloured cloth, a dark table. Writing is only looked for on paper.
+    """
+    h, w = colour.shape[:2]
+    small = cv2.resize(colour, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
+    k = _odd(p.close_frac * min(h, w) / 8)
+    surface = np.asarray(
+        cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    )
+    b, g, r = cv2.split(surface)
+    top = np.asarray(cv2.max(cv2.max(b, g), r), np.float32)
+    bottom = np.asarray(cv2.min(cv2.min(b, g), r), np.float32)
+    white = _quantile(bottom, 0.95)
+    sat = (top - bottom) / np.maximum(top, 1.0)
+    ok = (sat <= p.max_surface_sat) & (bottom >= p.min_surface * white)
+    mask = ok.astype(np.uint8) * 255
+    return np.asarray(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST))
+
+
+def is_paper(sat: float, bright: float, p: LocateParams) -> bool:
+    """Whether a surface of this saturation and brightness (× the page's white) is paper."""
+    return sat <= p.max_surface_sat and bright >= p.min_surface
+
+
+def _quantile(values: npt.NDArray[np.generic], q: float) -> float:
+    """A quantile by partial sort (np.percentile's overhead is many times larger here)."""
+    flat = np.asarray(values).ravel()
+    if flat.size == 0:
+        return 0.0
+    k = min(flat.size - 1, max(0, int(q * (flat.size - 1))))
+    return float(np.partition(flat, k)[k])
+
+
+def threshold(ink: U8, paper: U8, p: LocateParams) -> tuple[int, U8, U8]:
+    """Ink pixels: above the paper's noise, and at least ~half as dark as the ink next to them.
+
+    Sensor and JPEG noise is roughly constant in grey levels, so as contrast against the paper
+    it grows where the paper is darker (in a shadow, on the desk): the floor is set in grey
+    levels from this picture's own noise and divided by the local paper brightness. The
+    relative part keeps a blurred stroke as thin as its core, so neighbouring digits in a row
+    do not run together. Returns the global floor (as contrast on white paper), the ink mask
+    and the per-pixel floor.
+    """
+    si = ink[::4, ::4].astype(np.float32)
+    sp = paper[::4, ::4].astype(np.float32)
+    dark = si * sp / 255.0  # darkness in grey levels
+    med = _quantile(dark, 0.5)
+    mad = _quantile(np.abs(dark - med), 0.5)
+    white = _quantile(sp, 0.95)
+    floor_grey = med + max(p.ink_low * white, p.noise_k * max(mad, 0.5))
+    floor = np.asarray(
+        cv2.divide(np.full_like(paper, 1), paper, scale=floor_grey * 255.0, dtype=cv2.CV_8U)
+    )
+    k = _odd(p.local_frac * min(ink.shape))
+    local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    rel = np.asarray(_cv.multiply(local, p.rel_ink, dtype=cv2.CV_8U))
+    level = cv2.max(rel, floor)
+    low = round(floor_grey * 255.0 / max(white, 1.0))
+    return low, cv2.compare(ink, level, cv2.CMP_GT), floor
+
+
+def page_angle(ink: U8) -> float:
+    """The sheet's rotation in degrees (-45, 45]: the dominant direction of its lines and edges.
+
+    Ruled lines, grid lines and the page edge share one direction (mod 90°) and, being long,
+    outweigh the strokes of any handful of digits in a magnitude-weighted histogram of
+    gradient directions; the fourfold angle makes horizontal and vertical vote together.
+    """
+    h, w = ink.shape
+    half = cv2.resize(ink, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    f = half.astype(np.float32)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    xx, yy, xy = gx * gx, gy * gy, gx * gy
+    m2 = xx + yy + 1e-6
+    d = xx - yy
+    c4 = float(((d * d - 4 * xy * xy) / m2).sum())
+    s4 = float((4 * xy * d / m2).sum())
+    return float(np.degrees(np.arctan2(s4, c4)) / 4)
+
+
+def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
+    """Ruled and squared lines, margins and page edges: thin and far longer than any stroke.
+
+    The ink is first turned so the sheet's lines run level (:func:`page_angle`). Each
+    direction is then looked for in the ink smoothed *along* it, where a faint ruled line keeps
+    its contrast while the noise that breaks it into dashes averages out. Crossings of squared
+    paper, which cut every line into cells, are bridged. Two scales: thin lines a quarter of
+    the picture long, and thicker bands (a sheet's edge with its drop shadow) longer than any
+    digit. Ink much darker than the line it lies on is a pen stroke along it and is kept.
+    """
+    full_h, full_w = ink.shape
+    # Half size is plenty for structures this long; max-pooling keeps a 1-px line whole.
+    f = p.line_pool
+    ink = np.ascontiguousarray(cv2.dilate(ink, np.ones((f, f), np.uint8))[::f, ::f])
+    floor = np.ascontiguousarray(floor[::f, ::f])
+    h, w = ink.shape
+    short = min(h, w)
+    angle = page_angle(ink)
+    turn = abs(angle) > 1.5
+    if turn:
+        rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        cos, sin = abs(rot[0, 0]), abs(rot[0, 1])
+        rw, rh = int(h * sin + w * cos) + 1, int(h * cos + w * sin) + 1
+        rot[0, 2] += rw / 2 - w / 2
+        rot[1, 2] += rh / 2 - h / 2
+        ink_r = cv2.warpAffine(ink, rot, (rw, rh), flags=cv2.INTER_LINEAR)
+        floor_r = cv2.warpAffine(floor, rot, (rw, rh), flags=cv2.INTER_NEAREST, borderValue=255)
+    else:
+        ink_r, floor_r = ink, floor
+    lines = np.zeros_like(ink_r)
+    k = _odd(p.line_smooth_frac * short)
+    level = np.asarray(_cv.multiply(floor_r, 0.8, dtype=cv2.CV_8U))
+    scales = ((max(1, p.line_thick // f), p.line_len_frac),)
+    for horizontal in (True, False):
+        smooth = cv2.blur(ink_r, (k, 1) if horizontal else (1, k))
+        found = cv2.compare(smooth, level, cv2.CMP_GT)
+        along = cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT
+        for thickness, length_frac in scales:
+            t = thickness + 1
+            across = np.ones((t, 1) if horizontal else (1, t), np.uint8)
+            thin = cv2.subtract(found, cv2.morphologyEx(found, cv2.MORPH_OPEN, across))
+            span = max(2 * t + 1, _odd(p.line_bridge_frac * short))
+            bridge = np.ones((1, span) if horizontal else (span, 1), np.uint8)
+            thin = cv2.bitwise_and(cv2.morphologyEx(thin, cv2.MORPH_CLOSE, bridge), found)
+            n, labels, stats = components(thin)
+            long_ = stats[:, along] >= length_frac * short
+            long_[0] = False
+            if not long_.any():
+                continue
+            is_line = long_[labels]
+            lab = labels[is_line]
+            vals = ink_r[is_line].astype(np.float32)
+            mean = np.bincount(lab, weights=vals, minlength=n) / np.maximum(
+                np.bincount(lab, minlength=n), 1
+            )
+            faint = vals <= mean[lab] * 1.5 + 25
+            ys, xs = np.nonzero(is_line)
+            lines[ys[faint], xs[faint]] = 255
+    if turn:
+        back = cv2.invertAffineTransform(rot)
+        lines = cv2.warpAffine(lines, back, (w, h), flags=cv2.INTER_NEAREST)
+    return cv2.resize(lines, (full_w, full_h), interpolation=cv2.INTER_NEAREST)
+
+
+def remove_lines(binary: U8, lines: U8, p: LocateParams) -> U8:
+    """Take line pixels out of the ink, keeping those where a stroke crosses a line."""
+    if not lines.any():
+        return binary
+    lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    kept = cv2.subtract(binary, lines)
+    bridge = p.line_thick + 2
+    across_h = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((bridge, 1), np.uint8))
+    across_v = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8))
+    crossing = cv2.bitwise_and(cv2.bitwise_and(lines, binary), cv2.max(across_h, across_v))
+    return cv2.max(kept, crossing)
+
+
+def merge_parts(stats: IntArray, max_w: float, max_h: float) -> list[list[int]]:
+    """Group component indices that are parts of one digit: overlapping, or stacked closely.
+
+    Pairs are joined closest first, and only while the joined box still has a digit's size and
+    shape, so a chain of specks or a textured desk cannot snowball into one giant group.
+    """
+    n = len(stats)
+    if n == 0:
+        return []
+    x0 = stats[:, 0].astype(np.float64)
+    y0 = stats[:, 1].astype(np.float64)
+    w = stats[:, 2].astype(np.float64)
+    h = stats[:, 3].astype(np.float64)
+    x1, y1 = x0 + w, y0 + h
+    ox = np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None])
+    oy = np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None])
+    area = w * h
+    inter = np.clip(ox, 0, None) * np.clip(oy, 0, None)
+    small_area = np.minimum(area[:, None], area[None])
+    # Overlapping parts of one digit are of a like size; a speck inside a 0 is not its part.
+    overlap = (inter >= 0.4 * small_area) & (
+        np.maximum(area[:, None], area[None]) <= 8 * small_area
+    )
+    maxh = np.maximum(h[:, None], h[None])
+    minw = np.minimum(w[:, None], w[None])
+    stacked = (ox >= 0.5 * minw) & (-oy <= 0.3 * maxh)
+    stacked &= minw >= 0.3 * np.maximum(w[:, None], w[None])
+    join = np.triu(overlap | stacked, 1)
+    ii, jj = np.nonzero(join)
+    parent = list(range(n))
+    box = [[x0[i], y0[i], x1[i], y1[i]] for i in range(n)]
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if len(ii):
+        gap = np.maximum(-oy[ii, jj], 0) + np.maximum(-ox[ii, jj], 0)
+        order = np.argsort(gap, kind="stable")
+        for k in order.tolist():
+            i, j = int(ii[k]), int(jj[k])
+            ri, rj = find(i), find(j)
+            if ri == rj:
+                continue
+            a, b = box[ri], box[rj]
+            m = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+            mw, mh = m[2] - m[0], m[3] - m[1]
+            if mh > max_h or mw > max_w or mw > 1.3 * mh:
+                continue
+            if not overlap[i, j]:
+                # Stacked parts (a 5's bar, the halves of a broken 8) make one digit; two rows
+                # of digits are further apart and twice as tall together.
+                tallest = max(a[3] - a[1], b[3] - b[1])
+                vgap = max(a[1], b[1]) - min(a[3], b[3])
+                # Halves are flat (a loop of an 8, a 5's hook); a whole digit stands taller.
+                flat = max((a[3] - a[1]) / (a[2] - a[0]), (b[3] - b[1]) / (b[2] - b[0])) <= 1.05
+                if mh > 1.5 * tallest and (vgap > 0.12 * tallest or not flat):
+                    continue
+            parent[max(ri, rj)] = min(ri, rj)
+            box[min(ri, rj)] = m
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def stroke_width(mask: U8) -> float:
+    """Mean stroke width of a binary shape: twice its area over its boundary length."""
+    area = int(np.count_nonzero(mask))
+    if area == 0:
+        return 0.0
+    inner = int(np.count_nonzero(cv2.erode(mask, np.ones((3, 3), np.uint8))))
+    return 2.0 * area / max(1, area - inner)
+
+
+def holes(mask: U8, height: int) -> int:
+    """Enclosed background regions big enough to be a loop rather than a pinhole in a stroke."""
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return 0
+    least = max(4.0, (0.08 * height) ** 2)
+    inner = [c for c, hier in zip(contours, hierarchy[0], strict=True) if hier[3] >= 0]
+    return sum(cv2.contourArea(c) >= least for c in inner)
+
+
+def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
+    """Colour of the ink against what lies around it in its box.
+
+    ``sat`` and ``bright`` (darkest channel) describe the surface: paper is near grey and
+    bright, a desk, cloth or wood is not. ``spread`` (deviation over mean) is high when the
+    surroundings are half paper, half something dark. ``skin`` is 1 when the shape keeps its
+    red and loses its blue against that surface, as skin and wood do, with each channel
+    divided by the surface's own colour so a warm lamp or cream paper does not make grey ink
+    look orange.
+    Ink is dark in every channel (black, pencil), keeps blue (blue ink), or loses green as much
+    as blue (red ink).
+    """
+    outside = np.asarray(_cv.compare(mask, 0, cv2.CMP_EQ))
+    if patch.ndim != 3 or not outside.any() or outside.all():
+        return {"sat": 0.0, "bright": 255.0, "skin": 0.0, "spread": 0.0}
+    ink = np.array(cv2.mean(patch, mask=mask)[:3])
+    mean, dev = cv2.meanStdDev(patch, mask=outside)
+    bg = np.asarray(mean, np.float64).ravel()
+    top = float(bg.max())
+    b, g, r = (ink / np.maximum(bg, 1.0)).tolist()
+    skin = r > 0.45 and r - b > 0.15 and g - b > 0.04
+    return {
+        "sat": (top - float(bg.min())) / max(top, 1.0),
+        "bright": float(bg.min()),
+        "skin": float(skin),
+        "spread": float(np.asarray(dev).mean() / max(float(bg.mean()), 1.0)),
+    }
+
+
+def make_tile(soft: FloatArray, p: LocateParams) -> FloatArray:
+    """Thicken a soft ink crop to MNIST's stroke proportions, then normalise it to 28×28."""
+    h, w = soft.shape
+    side = 32
+    scale = side / max(h, w)
+    if scale < 1:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        soft = np.asarray(cv2.resize(soft, size, interpolation=cv2.INTER_AREA), np.float32)
+    long_side = max(soft.shape)
+    sw = stroke_width((soft > 0.5).astype(np.uint8))
+    grow = p.target_stroke * long_side - sw
+    if grow >= 1:
+        k = round(grow) + 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        soft = np.asarray(cv2.dilate(soft, kernel), np.float32)
+    return normalise_digit(soft, threshold=0.1)
+
+
+def page_edges(paper: U8, p: LocateParams) -> U8:
+    """Where the paper estimate steps *sharply*: the sheet's edge, a hand's outline.
+
+    A shadow, however deep, fades over tens of pixels; the edge of the sheet against the desk
+    (blurred only by the lens) changes within two or three. So a step counts when it is
+    large over a wide span and most of it happens within a narrow one. Ink beside such a step
+    is the sheet's drop shadow or the desk, never writing. Computed at half size.
+    """
+    h, w = paper.shape
+    half = cv2.resize(paper, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    wide = _odd(0.015 * min(h, w))
+    kw = np.ones((wide, wide), np.uint8)
+    k3 = np.ones((3, 3), np.uint8)
+    hi = cv2.dilate(half, kw)
+    g_wide = cv2.subtract(hi, cv2.erode(half, kw)).astype(np.float32)
+    g_near = cv2.subtract(cv2.dilate(half, k3), cv2.erode(half, k3)).astype(np.float32)
+    edge = (g_wide > p.edge_step * hi.astype(np.float32)) & (g_near > p.edge_sharp * g_wide)
+    grow = _odd(p.edge_margin * min(h, w) / 2)
+    return cv2.dilate(edge.astype(np.uint8), np.ones((grow, grow), np.uint8))
+
+
+I64 = npt.NDArray[np.int64]
+
+
+def _box_sum(integral: npt.NDArray[Any], x0: I64, y0: I64, x1: I64, y1: I64) -> I64:
+    """Sums over many boxes at once from one (int32) integral image."""
+    s: I64 = integral[y1, x1].astype(np.int64) - integral[y0, x1] - integral[y1, x0]
+    s += integral[y0, x0]
+    return s
+
+
+def not_nested(boxes: I64, levels: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """False for a candidate lying inside a larger one and much fainter than it.
+
+    Digits do not nest: faint ink inside a darker digit's box is the page showing through
+    its loop (grid lines inside a 4 or a 0), not another digit.
+    """
+    x0, y0 = boxes[:, 0], boxes[:, 1]
+    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
+    ix = np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None])
+    iy = np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None])
+    inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+    area = boxes[:, 2] * boxes[:, 3]
+    inside = (inter >= 0.9 * area[:, None]) & (area[:, None] < area[None, :])
+    inside &= levels[:, None] < 0.6 * levels[None, :]
+    keep: npt.NDArray[np.bool_] = ~inside.any(axis=1)
+    return keep
+
+
+def find_candidates(
+    image: npt.NDArray[np.generic],
+    params: LocateParams = DEFAULT_PARAMS,
+    trace: list[Trace] | None = None,
+) -> Candidates:
+    """Every plausible digit in a BGR or greyscale uint8 picture, with its 28×28 tile.
+
+    ``trace``, when given, collects each rejected group's working-size box and the reason,
+    to see why a digit was missed.
+    """
+    p = params
+    grey, colour, scale = prepare(image, p.work_long)
+    hh, ww = grey.shape
+    short = min(hh, ww)
+    ink, paper = contrast_map(grey, p)
+    low, binary, floor = threshold(ink, paper, p)
+    if colour is not None:
+        binary = cv2.bitwise_and(binary, surface_mask(colour, p))
+    binary = remove_lines(binary, find_lines(ink, floor, p), p)
+    n, labels, stats = components(binary)
+    if n <= 1:
+        return Candidates.empty()
+    # Per-component sums computed once over the whole picture, so that clutter is rejected
+    # without touching its pixels again: strong-ink pixels, boundary pixels.
+    strong = np.bincount(labels[ink >= max(p.ink_peak * 255, low * p.peak_over_low)], minlength=n)
+    edge_px = cv2.subtract(binary, cv2.erode(binary, np.ones((3, 3), np.uint8)))
+    boundary = np.bincount(labels[edge_px > 0], minlength=n)
+    stats = stats[1:]
+    ids = np.arange(1, n)
+    keep = (stats[:, cv2.CC_STAT_AREA] >= 3) & (
+        np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= 3
+    )
+    keep &= stats[:, cv2.CC_STAT_HEIGHT] <= p.max_h_frac * hh
+    keep &= stats[:, cv2.CC_STAT_WIDTH] <= p.max_h_frac * ww
+    ids, stats = ids[keep], stats[keep]
+    if len(ids) > p.max_parts:
+        order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: p.max_parts]
+        ids, stats = ids[order], stats[order]
+    groups = merge_parts(stats, p.max_h_frac * ww, p.max_h_frac * hh)
+    if not groups:
+        return Candidates.empty()
+    # Group features, vectorised.
+    gid = np.empty(len(ids), np.int64)
+    for g, members in enumerate(groups):
+        gid[members] = g
+    ng = len(groups)
+    gx0 = np.full(ng, ww, np.int64)
+    gy0 = np.full(ng, hh, np.int64)
+    np.minimum.at(gx0, gid, stats[:, 0])
+    np.minimum.at(gy0, gid, stats[:, 1])
+    gx1 = np.zeros(ng, np.int64)
+    gy1 = np.zeros(ng, np.int64)
+    np.maximum.at(gx1, gid, stats[:, 0] + stats[:, 2])
+    np.maximum.at(gy1, gid, stats[:, 1] + stats[:, 3])
+    gw, gh = gx1 - gx0, gy1 - gy0
+    garea = np.bincount(gid, weights=stats[:, 4], minlength=ng)
+    gstrong = np.bincount(gid, weights=strong[ids], minlength=ng)
+    gbound = np.bincount(gid, weights=boundary[ids], minlength=ng)
+    sw = 2 * garea / np.maximum(gbound, 1)
+    # Ink around the group that is not its own: a desk's texture, a scribble, a printed page.
+    integral = np.asarray(cv2.integral(binary // 255))
+    m = np.maximum(gw, gh) // 2
+    ex0, ey0 = np.clip(gx0 - m, 0, ww), np.clip(gy0 - m, 0, hh)
+    ex1, ey1 = np.clip(gx1 + m, 0, ww), np.clip(gy1 + m, 0, hh)
+    inside = _box_sum(integral, gx0, gy0, gx1, gy1)
+    around = _box_sum(integral, ex0, ey0, ex1, ey1) - inside
+    ring = np.maximum((ex1 - ex0) * (ey1 - ey0) - gw * gh, 1)
+    clutter = around / ring
+    edges = np.asarray(cv2.integral(page_edges(paper, p)))
+    q = 2
+    on_edge = _box_sum(
+        edges,
+        np.clip(gx0 // q, 0, edges.shape[1] - 1),
+        np.clip(gy0 // q, 0, edges.shape[0] - 1),
+        np.clip(-(-gx1 // q), 0, edges.shape[1] - 1),
+        np.clip(-(-gy1 // q), 0, edges.shape[0] - 1),
+    )
+    small = gh < 30
+    reasons = np.full(ng, "", object)
+    checks = [
+        ("size", (gh < p.min_h_frac * short) | (gh > p.max_h_frac * hh) | (gw > p.max_h_frac * ww)),
+        ("aspect", gw > p.max_aspect * gh),
+        ("frame", (gx0 <= 0) | (gy0 <= 0) | (gx1 >= ww) | (gy1 >= hh)),
+        ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
+        ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
+        ("blob", sw > p.max_stroke * gh + 3),
+        ("clutter", clutter > p.max_clutter),
+        # Only line-like shapes: a soft shadow's blocky estimate can step sharply near a digit.
+        ("edge", (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh))),
+    ]
+    for name, bad in checks:
+        reasons[(reasons == "") & bad] = name
+
+    def feats(g: int, **extra: float) -> dict[str, float]:
+        return {
+            "sw": float(sw[g] / max(gh[g], 1)),
+            "fill": float(garea[g] / max(gw[g] * gh[g], 1)),
+            "clutter": float(clutter[g]),
+            "strong": float(gstrong[g]),
+            "low": float(low),
+            **extra,
+        }
+
+    if trace is not None:
+        for g in np.nonzero(reasons != "")[0].tolist():
+            if gh[g] >= 5:
+                box = (int(gx0[g]), int(gy0[g]), int(gw[g]), int(gh[g]))
+                trace.append((box, str(reasons[g]), feats(g)))
+    white = _quantile(paper[::8, ::8], 0.95)
+    boxes: list[tuple[int, int, int, int]] = []
+    tiles: list[FloatArray] = []
+    levels: list[float] = []
+    for g in np.nonzero(reasons == "")[0].tolist():
+        x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
+        w, h = x1 - x0, y1 - y0
+        lab = labels[y0:y1, x0:x1]
+        members = ids[np.asarray(groups[g])]
+        member = np.isin(lab, members) if len(members) > 1 else lab == members[0]
+        mask8 = member.astype(np.uint8)
+        if holes(mask8, h) > p.max_holes:
+            if trace is not None:
+                trace.append(((x0, y0, w, h), "holes", feats(g)))
+            continue  # a grid's remains, a mesh, a texture: no digit has more than two loops
+        patch = None
+        surface: dict[str, float] = {}
+        if colour is not None:
+            patch = colour[y0:y1, x0:x1]
+            why = ""
+            surface = surroundings(patch, mask8)
+            if surface["skin"]:
+                why = "skin"
+            elif on_edge[g] > 0 and surface["spread"] > p.max_edge_spread:
+                why = "edge"  # the rim of something large and dark: a phone, the desk
+            elif not is_paper(surface["sat"], surface["bright"] / max(white, 1.0), p):
+                why = "surface"  # a coloured or dark desk, cloth, wood: not the sheet
+            if why:
+                if trace is not None:
+                    trace.append(((x0, y0, w, h), why, feats(g, **surface)))
+                continue
+        # Soft ink inside the (slightly grown) mask, ramped so a stroke's core is 1 as in MNIST.
+        crop = ink[y0:y1, x0:x1]
+        grown = cv2.dilate(mask8, np.ones((p.tile_grow, p.tile_grow), np.uint8)).astype(bool)
+        hi = max(_quantile(crop[member], p.tile_full_pct / 100), low + 10.0)
+        lo = low * p.tile_lo
+        soft = np.clip((crop.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0) * grown
+        tiles.append(make_tile(soft.astype(np.float32), p))
+        levels.append(hi)
+        if trace is not None:
+            extra = dict(surface) if patch is not None else {}
+            extra["white"] = white
+            extra["hi"] = hi
+            trace.append(((x0, y0, w, h), "", feats(g, **extra)))
+        boxes.append(
+            (
+                round(x0 * scale),
+                round(y0 * scale),
+                max(1, round(w * scale)),
+                max(1, round(h * scale)),
+            )
+        )
+    if not boxes:
+        return Candidates.empty()
+    level = np.array(levels)
+    keep = not_nested(np.array(boxes, np.int64), level)
+    if len(level) >= 3:
+        # Far fainter than this picture's own writing: a grid line's stub, the desk's grain.
+        keep &= level >= p.min_rel_level * float(np.median(level))
+    boxes = [b for b, k in zip(boxes, keep, strict=True) if k]
+    tiles = [t for t, k in zip(tiles, keep, strict=True) if k]
+    return Candidates(np.array(boxes, np.int32), np.stack(tiles).astype(np.float32))

@@ -1,0 +1,122 @@
+"""Reading one picture: locate candidates, classify them in one batch, keep the sure ones.
+
+The network was trained on digits only, so it has no "not a digit" answer: a letter, a speck
+or a hand still gets ten probabilities that sum to one. Two cheap signals separate them from
+real digits well enough once the locator's geometric filters have removed most clutter: the
+top probability, and how far it stands above the runner-up (the log-ratio of the two, which
+is the logit margin of the softmax).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edgecam.backends.base import Backend
+from edgecam.types import Detections
+from edgecam.vision.locate import DEFAULT_PARAMS, Candidates, LocateParams, find_candidates
+
+IntArray = npt.NDArray[np.int32]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one picture says: its digits, the text they spell, and where the time went."""
+
+    detections: Detections
+    text: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
+    """Indices of ``boxes`` (x, y, w, h) grouped into rows top to bottom, left to right in each.
+
+    A box joins a row when it overlaps the row's vertical span by at least half of the smaller
+    height, so digits of one line written with a slight drift or different sizes stay together
+    while the next line (which overlaps little or not at all) starts a new row.
+    """
+    if len(boxes) == 0:
+        return []
+    b = np.asarray(boxes, np.float64)
+    order = np.argsort(b[:, 1] + b[:, 3] / 2, kind="stable")
+    rows: list[tuple[float, float, list[int]]] = []  # (top, bottom, members)
+    for i in order.tolist():
+        top, bottom = b[i, 1], b[i, 1] + b[i, 3]
+        best, best_overlap = -1, 0.0
+        for r, (rt, rb, members) in enumerate(rows):
+            overlap = min(bottom, rb) - max(top, rt)
+            row_h = float(np.median([b[m, 3] for m in members]))
+            need = 0.5 * min(b[i, 3], row_h)
+            if overlap >= need and overlap > best_overlap:
+                best, best_overlap = r, overlap
+        if best < 0:
+            rows.append((top, bottom, [i]))
+        else:
+            rt, rb, members = rows[best]
+            members.append(i)
+            rows[best] = (min(rt, top), max(rb, bottom), members)
+    rows.sort(key=lambda row: float(np.median([b[m, 1] + b[m, 3] / 2 for m in row[2]])))
+    return [sorted(members, key=lambda m: (b[m, 0], b[m, 1])) for _, _, members in rows]
+
+
+def reading_text(boxes: npt.NDArray[np.integer], labels: npt.NDArray[np.integer]) -> str:
+    """The digits in reading order, rows joined by one space."""
+    return " ".join("".join(str(int(labels[i])) for i in row) for row in reading_order(boxes))
+
+
+class DigitReader:
+    """Turns a picture into read digits with a ready backend.
+
+    ``min_confidence`` 0.95: the network (99.7 % on held-out digits) is that sure of nearly
+    every digit it reads right, while letters and clutter that survive the locator mostly
+    score lower; on rendered test photos F1 peaks between 0.9 and 0.98. ``min_margin`` 1.5
+    (top-to-second probability ratio e^1.5 ≈ 4.5) only matters when ``min_confidence`` is
+    lowered: it still drops shapes halfway between two classes, such as a '+' between 4 and 7.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        min_confidence: float = 0.95,
+        min_margin: float = 1.5,
+        params: LocateParams = DEFAULT_PARAMS,
+    ) -> None:
+        self.backend = backend
+        self.min_confidence = min_confidence
+        self.min_margin = min_margin
+        self.params = params
+
+    def locate(self, image: npt.NDArray[np.generic]) -> Candidates:
+        """The locator's candidates before the network judges them (for diagnostics)."""
+        return find_candidates(image, self.params)
+
+    def judge(self, boxes: IntArray, probs: npt.NDArray[np.float32]) -> Detections:
+        """The candidates the network is sure are digits, with their labels."""
+        if len(boxes) == 0:
+            return Detections.empty()
+        labels = probs.argmax(axis=1).astype(np.int64)
+        conf = probs.max(axis=1).astype(np.float32)
+        top2 = np.sort(probs, axis=1)[:, -2:]
+        margin = np.log(np.maximum(top2[:, 1], 1e-9)) - np.log(np.maximum(top2[:, 0], 1e-9))
+        keep = (conf >= self.min_confidence) & (margin >= self.min_margin)
+        return Detections(boxes=boxes, labels=labels, confidences=conf)[keep]
+
+    def read(self, image: npt.NDArray[np.generic]) -> Reading:
+        t0 = time.perf_counter()
+        cands = self.locate(image)
+        t1 = time.perf_counter()
+        probs = self.backend.predict(cands.tiles)
+        t2 = time.perf_counter()
+        det = self.judge(cands.boxes, probs)
+        text = reading_text(det.boxes, det.labels)
+        t3 = time.perf_counter()
+        timings = {
+            "locate": (t1 - t0) * 1000,
+            "inference": (t2 - t1) * 1000,
+            "total": (t3 - t0) * 1000,
+        }
+        return Reading(det, text, timings)

@@ -1,0 +1,221 @@
+"""The vision core: reading order, tiles, and what the locator finds and rejects on drawn pages."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from edgecam.vision.locate import Candidates, find_candidates
+from edgecam.vision.normalize import TILE
+from edgecam.vision.reader import reading_order, reading_text
+
+Image = npt.NDArray[np.uint8]
+Box = tuple[int, int, int, int]
+
+# A few handwriting-like strokes per digit in a unit box (x right, y down).
+STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    1: [[(0.3, 0.2), (0.6, 0.0), (0.55, 1.0)]],
+    4: [[(0.6, 0.0), (0.05, 0.65), (1.0, 0.65)], [(0.7, 0.1), (0.7, 1.0)]],
+    7: [[(0.0, 0.0), (1.0, 0.0), (0.4, 1.0)]],
+}
+
+
+def paper(h: int = 480, w: int = 640, level: int = 225) -> Image:
+    rng = np.random.default_rng(0)
+    page = np.full((h, w, 3), level, np.float32) + rng.normal(0, 2, (h, w, 3))
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def draw_digit(
+    page: Image, digit: int, box: Box, colour: tuple[int, int, int] = (30, 30, 30), pen: int = 0
+) -> Box:
+    """Draw strokes through ``box``; returns the box of the ink actually drawn."""
+    x, y, w, h = box
+    pen = pen or max(2, h // 14)
+    ink = np.zeros(page.shape[:2], np.uint8)
+    for stroke in STROKES[digit]:
+        pts = np.array([(x + px * w, y + py * h) for px, py in stroke], np.int32)
+        cv2.polylines(page, [pts], False, colour, pen, cv2.LINE_AA)
+        cv2.polylines(ink, [pts], False, 255, pen, cv2.LINE_8)
+    bx, by, bw, bh = cv2.boundingRect(ink)
+    return bx, by, bw, bh
+
+
+def iou(a: npt.NDArray[np.integer], b: Box) -> float:
+    ax, ay, aw, ah = (int(v) for v in a)
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def found(cands: Candidates, box: Box) -> bool:
+    return any(iou(b, box) >= 0.5 for b in cands.boxes)
+
+
+@pytest.mark.parametrize(
+    ("boxes", "rows"),
+    [
+        ([], []),
+        ([(0, 0, 10, 20)], [[0]]),
+        # one line written right to left is still read left to right
+        ([(50, 0, 10, 20), (30, 2, 10, 20), (10, 1, 10, 20)], [[2, 1, 0]]),
+        # a line drifting downwards stays one row
+        ([(0, 0, 10, 20), (15, 6, 10, 20), (30, 12, 10, 20)], [[0, 1, 2]]),
+        # two lines, the lower one listed first
+        ([(0, 40, 10, 20), (20, 41, 10, 20), (5, 0, 10, 20)], [[2], [0, 1]]),
+        # a tall digit spanning a small one's line joins it
+        ([(0, 0, 20, 60), (30, 20, 8, 16)], [[0, 1]]),
+        # touching lines (no overlap) are separate rows
+        ([(0, 0, 10, 20), (0, 20, 10, 20)], [[0], [1]]),
+    ],
+)
+def test_reading_order_groups_rows_by_vertical_overlap(
+    boxes: list[Box], rows: list[list[int]]
+) -> None:
+    # Given boxes in arbitrary order, when ordered for reading, then rows run top to bottom.
+    assert reading_order(np.array(boxes, np.int32).reshape(-1, 4)) == rows
+
+
+def test_reading_text_separates_rows_with_one_space() -> None:
+    boxes = np.array([(40, 0, 10, 20), (0, 0, 10, 20), (0, 50, 10, 20)], np.int32)
+    assert reading_text(boxes, np.array([2, 1, 7])) == "12 7"
+
+
+@pytest.mark.parametrize("digit", [1, 4, 7])
+@pytest.mark.parametrize("height", [16, 60, 220])
+def test_locate_finds_a_drawn_digit_at_any_size(digit: int, height: int) -> None:
+    # Given a page with one pen digit, from webcam-small to half the frame
+    page = paper()
+    box = draw_digit(page, digit, (300, 120, int(height * 0.6), height), pen=max(1, height // 25))
+    # When located
+    cands = find_candidates(page)
+    # Then exactly that digit is found, with an MNIST-like tile
+    assert len(cands) == 1
+    assert iou(cands.boxes[0], box) >= 0.6
+    tile = cands.tiles[0]
+    assert tile.shape == (TILE, TILE) and tile.dtype == np.float32
+    assert float(tile.min()) >= 0.0 and 0.7 <= float(tile.max()) <= 1.0
+
+
+def test_tiles_are_centred_by_mass_in_a_20px_box() -> None:
+    page = paper()
+    draw_digit(page, 4, (200, 100, 90, 150))
+    tile = find_candidates(page).tiles[0]
+    ys, xs = np.nonzero(tile > 0.05)
+    assert ys.max() - ys.min() <= 22 and xs.max() - xs.min() <= 22
+    mass = tile.sum()
+    cy = (tile.sum(axis=1) * np.arange(TILE)).sum() / mass
+    cx = (tile.sum(axis=0) * np.arange(TILE)).sum() / mass
+    assert abs(cy - 13.5) < 1.0 and abs(cx - 13.5) < 1.0
+
+
+def test_thin_pen_strokes_are_thickened_towards_mnist() -> None:
+    # A 1-px pen on a 200-px digit would be a hairline after fitting into 20 px.
+    page = paper()
+    draw_digit(page, 7, (200, 100, 120, 200), pen=2)
+    tile = find_candidates(page).tiles[0]
+    assert (tile > 0.5).sum() >= 30
+
+
+@pytest.mark.parametrize(
+    ("ink", "colour"),
+    [
+        ("black", (25, 25, 25)),
+        ("blue", (150, 60, 20)),
+        ("red", (40, 30, 150)),
+        ("pencil", (120, 120, 120)),
+    ],
+)
+def test_locate_finds_coloured_ink(ink: str, colour: tuple[int, int, int]) -> None:
+    page = paper()
+    box = draw_digit(page, 4, (250, 150, 60, 100), colour=colour)
+    assert found(find_candidates(page), box), ink
+
+
+def test_locate_finds_digits_across_a_soft_shadow() -> None:
+    # Given a page half in a soft shadow 55 % as bright, a digit on each side and one astride
+    page = paper().astype(np.float32)
+    shade = np.ones(page.shape[:2], np.float32)
+    shade[:, 320:] = 0.55
+    page = np.clip(page * cv2.GaussianBlur(shade, (0, 0), 25)[..., None], 0, 255).astype(np.uint8)
+    places = [(100, 150, 50, 90), (300, 150, 50, 90), (500, 150, 50, 90)]
+    boxes = [draw_digit(page, d, box) for box, d in zip(places, (7, 4, 1), strict=True)]
+    cands = find_candidates(page)
+    assert all(found(cands, box) for box in boxes)
+    assert len(cands) == 3
+
+
+def clutter_page(kind: str) -> Image:
+    page = paper()
+    rng = np.random.default_rng(1)
+    if kind == "page edge":  # the sheet covers the left part of a dark desk
+        page[:, 420:] = (40, 60, 90)
+        page[:, 414:420] = (25, 35, 50)
+    elif kind == "ruled lines":
+        for y in range(30, 480, 32):
+            cv2.line(page, (0, y), (640, y + 8), (200, 170, 140), 1, cv2.LINE_AA)
+    elif kind == "squared paper":
+        for v in range(20, 640, 24):
+            cv2.line(page, (v, 0), (v + 10, 480), (170, 170, 170), 1, cv2.LINE_AA)
+            cv2.line(page, (0, v), (640, v - 10), (170, 170, 170), 1, cv2.LINE_AA)
+    elif kind == "specks":
+        for _ in range(60):
+            x, y = int(rng.integers(10, 630)), int(rng.integers(10, 470))
+            cv2.circle(page, (x, y), int(rng.integers(1, 3)), (40, 40, 40), -1)
+    elif kind == "blob":  # a dark solid shape, a phone or a shadow's core
+        cv2.ellipse(page, (320, 240), (70, 50), 20, 0, 360, (50, 50, 50), -1)
+    elif kind == "underline":
+        cv2.line(page, (150, 300), (450, 304), (30, 30, 30), 3, cv2.LINE_AA)
+    elif kind == "hand":  # skin-coloured fingers reaching in from the right border
+        cv2.ellipse(page, (640, 240), (120, 90), 0, 0, 360, (120, 150, 205), -1)
+        for dy in (-60, -20, 20, 60):
+            cv2.line(page, (560, 240 + dy), (460, 230 + dy), (120, 150, 205), 22)
+    return page
+
+
+@pytest.mark.parametrize(
+    "kind", ["page edge", "ruled lines", "squared paper", "specks", "blob", "underline", "hand"]
+)
+def test_locate_rejects_what_is_not_writing(kind: str) -> None:
+    # Given a page with only clutter, when located, then nothing is a candidate.
+    assert len(find_candidates(clutter_page(kind))) == 0
+
+
+@pytest.mark.parametrize("kind", ["ruled lines", "squared paper"])
+def test_digits_written_on_lines_keep_their_strokes(kind: str) -> None:
+    page = clutter_page(kind)
+    box = draw_digit(page, 4, (250, 100, 90, 160))
+    cands = find_candidates(page)
+    assert found(cands, box)
+    assert len(cands) == 1
+
+
+def test_large_photos_are_located_at_working_size_and_mapped_back() -> None:
+    # Given a 12-MP photo with a digit, boxes come back in its own pixels.
+    page = cv2.resize(paper(), (4000, 3000), interpolation=cv2.INTER_LINEAR)
+    box = draw_digit(page, 7, (1800, 1000, 300, 500), pen=30)
+    cands = find_candidates(page)
+    assert len(cands) == 1 and iou(cands.boxes[0], box) >= 0.7
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((4, 4), np.uint8),
+        np.zeros((100, 100, 2), np.uint8),
+        np.zeros((100, 100), np.float32),
+    ],
+)
+def test_locate_refuses_what_is_not_a_picture(image: npt.NDArray[np.generic]) -> None:
+    with pytest.raises(ValueError):
+        find_candidates(image)
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (480, 640, 3), (480, 640, 4), (480, 640, 1)])
+def test_blank_pictures_of_any_layout_give_no_candidates(shape: tuple[int, ...]) -> None:
+    cands = find_candidates(np.full(shape, 230, np.uint8))
+    assert len(cands) == 0 and cands.tiles.shape == (0, TILE, TILE)
