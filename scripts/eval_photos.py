@@ -31,20 +31,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from edgecam.backends import load_backend  # noqa: E402
+from edgecam.boxes import iou  # noqa: E402
 from edgecam.vision.locate import find_candidates  # noqa: E402
 from edgecam.vision.reader import DigitReader  # noqa: E402
 
 
 def box_matches(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> bool:
     """Same object: IoU ≥ 0.3, or the centre of either box inside the other."""
+    if iou(a, b) >= 0.3:
+        return True
     ax, ay, aw, ah = (float(v) for v in a)
     bx, by, bw, bh = (float(v) for v in b)
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
-    if union > 0 and inter / union >= 0.3:
-        return True
     acx, acy, bcx, bcy = ax + aw / 2, ay + ah / 2, bx + bw / 2, by + bh / 2
     return (bx <= acx <= bx + bw and by <= acy <= by + bh) or (
         ax <= bcx <= ax + aw and ay <= bcy <= ay + ah

@@ -41,6 +41,7 @@ for _path in (ROOT, ROOT / "scripts"):
 
 import make_photos  # noqa: E402
 
+from edgecam.boxes import intersection, iou  # noqa: E402
 from edgecam.vision.locate import find_candidates  # noqa: E402
 
 DEFAULT_OUT = Path.home() / ".cache" / "edgecam" / "camera_tiles.npz"
@@ -54,16 +55,6 @@ Box = npt.NDArray[np.int64]
 _WORKER: dict[str, make_photos.GlyphBank] = {}  # each worker process's glyph bank
 
 
-def iou(a: Box, b: Box) -> float:
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
-
-
 def same_digit(truth: Box, cand: Box) -> bool:
     """The candidate boxes the true digit: IoU ≥ 0.5, or its centre inside with a similar size."""
     if iou(truth, cand) >= 0.5:
@@ -75,12 +66,6 @@ def same_digit(truth: Box, cand: Box) -> bool:
     h_ratio = ch / max(1.0, th)
     w_ratio = (cw + 2) / max(1.0, tw + 2)  # a 1 is a few pixels wide: slack for narrow boxes
     return inside and 0.75 <= h_ratio <= 1.33 and 0.6 <= w_ratio <= 1.67
-
-
-def overlaps(a: Box, b: Box) -> bool:
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    return min(ax + aw, bx + bw) > max(ax, bx) and min(ay + ah, by + bh) > max(ay, by)
 
 
 def label_candidates(
@@ -120,7 +105,7 @@ def label_candidates(
     for c in range(len(cand_boxes)):
         if labels[c] != -1:
             continue
-        if any(overlaps(t, cand_boxes[c]) for t in tb):
+        if any(intersection(t, cand_boxes[c]) > 0 for t in tb):
             kinds[c] = "part"
         elif any(iou(b, cand_boxes[c]) >= 0.3 for b in letters):
             kinds[c] = "letter"
