@@ -360,20 +360,22 @@ def merge_parts(stats: IntArray, max_w: float, max_h: float) -> list[list[int]]:
     h = stats[:, 3].astype(np.float64)
     x1, y1 = x0 + w, y0 + h
     ox = np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None])
-    oy = np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None])
+    # Both relations below need the boxes to overlap horizontally, so only those pairs are
+    # scored: a textured desk gives thousands of specks and n² work per relation otherwise.
+    ii, jj = np.nonzero(np.triu(ox > 0, 1))
+    oxp = ox[ii, jj]
+    oyp = np.minimum(y1[ii], y1[jj]) - np.maximum(y0[ii], y0[jj])
     area = w * h
-    inter = np.clip(ox, 0, None) * np.clip(oy, 0, None)
-    small_area = np.minimum(area[:, None], area[None])
+    inter = oxp * np.clip(oyp, 0, None)
+    small_area = np.minimum(area[ii], area[jj])
     # Overlapping parts of one digit are of a like size; a speck inside a 0 is not its part.
-    overlap = (inter >= 0.4 * small_area) & (
-        np.maximum(area[:, None], area[None]) <= 8 * small_area
-    )
-    maxh = np.maximum(h[:, None], h[None])
-    minw = np.minimum(w[:, None], w[None])
-    stacked = (ox >= 0.5 * minw) & (-oy <= 0.3 * maxh)
-    stacked &= minw >= 0.3 * np.maximum(w[:, None], w[None])
-    join = np.triu(overlap | stacked, 1)
-    ii, jj = np.nonzero(join)
+    overlap = (inter >= 0.4 * small_area) & (np.maximum(area[ii], area[jj]) <= 8 * small_area)
+    maxh = np.maximum(h[ii], h[jj])
+    minw = np.minimum(w[ii], w[jj])
+    stacked = (oxp >= 0.5 * minw) & (-oyp <= 0.3 * maxh)
+    stacked &= minw >= 0.3 * np.maximum(w[ii], w[jj])
+    join = overlap | stacked
+    ii, jj, oxp, oyp, overlap = ii[join], jj[join], oxp[join], oyp[join], overlap[join]
     parent = list(range(n))
     box = [[x0[i], y0[i], x1[i], y1[i]] for i in range(n)]
 
@@ -384,7 +386,7 @@ def merge_parts(stats: IntArray, max_w: float, max_h: float) -> list[list[int]]:
         return i
 
     if len(ii):
-        gap = np.maximum(-oy[ii, jj], 0) + np.maximum(-ox[ii, jj], 0)
+        gap = np.maximum(-oyp, 0) + np.maximum(-oxp, 0)
         order = np.argsort(gap, kind="stable")
         for k in order.tolist():
             i, j = int(ii[k]), int(jj[k])
@@ -396,7 +398,7 @@ def merge_parts(stats: IntArray, max_w: float, max_h: float) -> list[list[int]]:
             mw, mh = m[2] - m[0], m[3] - m[1]
             if mh > max_h or mw > max_w or mw > 1.3 * mh:
                 continue
-            if not overlap[i, j]:
+            if not overlap[k]:
                 # Stacked parts (a 5's bar, the halves of a broken 8) make one digit; two rows
                 # of digits are further apart and twice as tall together.
                 tallest = max(a[3] - a[1], b[3] - b[1])
