@@ -588,7 +588,7 @@ def train(args: argparse.Namespace) -> int:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
 
-    model = build_model()
+    model = build_model(filters=args.filters)
     macs = count_macs(model)
     log(f"model: {model.count_params()} parameters, {macs} MACs per digit")
     steps_per_epoch = int(np.ceil(len(x_all) / args.batch))
@@ -768,6 +768,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"default {EPOCHS_WITH_CAMERA} with camera tiles (more data per epoch), else 150",
     )
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--filters",
+        type=lambda v: tuple(int(f) for f in v.split(",")),
+        default=FILTERS,
+        help=f"convolution widths, comma-separated (default {','.join(map(str, FILTERS))})",
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads")
