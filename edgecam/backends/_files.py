@@ -12,8 +12,14 @@ from edgecam.backends.base import BackendError
 log = logging.getLogger(__name__)
 
 
-def resolve_model(model: Path | None, default_name: str, suffixes: tuple[str, ...]) -> Path:
-    """Return the model file to load, or raise a one-line error naming it and the fix."""
+def resolve_model(
+    model: Path | None, default_name: str, suffixes: tuple[str, ...]
+) -> tuple[Path, bytes]:
+    """Return the model file to load and its bytes, or raise a one-line error naming the fix.
+
+    The bytes are read once here: the card check hashes them and a runtime that loads from
+    memory (LiteRT) takes them as they are.
+    """
     from edgecam.backends import REBUILD_HINT, default_model_dir
 
     path = default_model_dir() if model is None else model
@@ -23,11 +29,15 @@ def resolve_model(model: Path | None, default_name: str, suffixes: tuple[str, ..
         raise BackendError(f"model file {path} is missing: {REBUILD_HINT}")
     if path.suffix not in suffixes:
         raise BackendError(f"model file {path} is not a {' or '.join(suffixes)} file")
-    _check_card(path)
-    return path
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise BackendError(f"model file {path} cannot be read ({exc.strerror or exc})") from None
+    _check_card(path, content)
+    return path, content
 
 
-def _check_card(path: Path) -> None:
+def _check_card(path: Path, content: bytes) -> None:
     """Warn when a model file differs from what its card recorded (a half-copied deploy)."""
     card = path.parent / "card.json"
     if not card.is_file():
@@ -37,6 +47,6 @@ def _check_card(path: Path) -> None:
         expected = files[path.name]["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    actual = hashlib.sha256(content).hexdigest()
     if actual != expected:
         log.warning("model file %s does not match the sha256 in %s", path, card)

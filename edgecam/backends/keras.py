@@ -27,7 +27,7 @@ class KerasBackend:
             raise BackendUnavailable(
                 "TensorFlow is not installed (it lives in the train extra: `make setup-train`)"
             ) from None
-        self.model_path = resolve_model(model, "model.keras", (".keras",))
+        self.model_path, _ = resolve_model(model, "model.keras", (".keras",))
         # Raises once TensorFlow has started in this process; its setting then stands.
         with contextlib.suppress(RuntimeError):
             tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -64,9 +64,8 @@ class LiteRTBackend:
         if threads < 1:
             raise BackendError(f"threads must be at least 1, got {threads}")
         self._interpreter_cls: Any = Interpreter
-        self.model_path = resolve_model(model, "model.tflite", (".tflite",))
+        self.model_path, self._content = resolve_model(model, "model.tflite", (".tflite",))
         self.threads = threads
-        self._content = self.model_path.read_bytes()
         self._interpreters: OrderedDict[int, Any] = OrderedDict()
         with _native_stderr_to_log():
             first = self._interpreter(1)
