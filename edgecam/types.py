@@ -1,8 +1,11 @@
-"""The few types every stage speaks: columnar detections and a read picture."""
+"""The few types every stage speaks: a frame, columnar detections, and a published result."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,3 +60,83 @@ class Detections:
             confidences=self.confidences[mask],
             track_ids=self.track_ids[mask],
         )
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One picture from a source, stamped so every later stage can say how old its data is.
+
+    ``seq`` counts frames the source produced (0-based; for a file, the frame's index in it),
+    so a gap between consecutive frames a consumer sees is the number it dropped.
+    ``captured_mono`` (``time.monotonic()``) measures latency; ``captured_wall``
+    (``time.time()``) is what results publish.
+    """
+
+    image: npt.NDArray[np.uint8]
+    seq: int
+    captured_mono: float
+    captured_wall: float
+    source_id: str
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+RESULT_SCHEMA = "edgecam.result/1"
+
+
+def iso_utc(wall: float) -> str:
+    """``time.time()`` as ISO 8601 UTC with milliseconds, the form every result publishes."""
+    stamp = datetime.fromtimestamp(wall, tz=timezone.utc)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the daemon publishes for one frame (schema ``edgecam.result/1``).
+
+    ``detections`` carry stable labels and track ids; ``latency_ms`` has one entry per stage
+    plus ``capture_to_result``, measured from the frame's monotonic capture time.
+    """
+
+    camera: str
+    frame: int
+    captured_wall: float
+    width: int
+    height: int
+    detections: Detections
+    text: str
+    latency_ms: dict[str, float]
+    keyframe: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        det = self.detections
+        return {
+            "schema": RESULT_SCHEMA,
+            "camera": self.camera,
+            "frame": self.frame,
+            "captured_at": iso_utc(self.captured_wall),
+            "width": self.width,
+            "height": self.height,
+            "detections": [
+                {
+                    "label": int(label),
+                    "confidence": round(float(conf), 4),
+                    "box": [int(v) for v in box],
+                    "track": int(track),
+                }
+                for box, label, conf, track in zip(
+                    det.boxes, det.labels, det.confidences, det.track_ids, strict=True
+                )
+            ],
+            "text": self.text,
+            "latency_ms": {k: round(v, 3) for k, v in self.latency_ms.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))

@@ -41,16 +41,16 @@ def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
     """
     if len(boxes) == 0:
         return []
-    b = np.asarray(boxes, np.float64)
-    order = np.argsort(b[:, 1] + b[:, 3] / 2, kind="stable")
+    b = np.asarray(boxes, np.float64).tolist()  # plain floats: rows are few, numpy calls cost more
+    order = sorted(range(len(b)), key=lambda i: b[i][1] + b[i][3] / 2)
     rows: list[tuple[float, float, list[int]]] = []  # (top, bottom, members)
-    for i in order.tolist():
-        top, bottom = b[i, 1], b[i, 1] + b[i, 3]
+    for i in order:
+        top, bottom = b[i][1], b[i][1] + b[i][3]
         best, best_overlap = -1, 0.0
         for r, (rt, rb, members) in enumerate(rows):
             overlap = min(bottom, rb) - max(top, rt)
-            row_h = float(np.median([b[m, 3] for m in members]))
-            need = 0.5 * min(b[i, 3], row_h)
+            row_h = _median([b[m][3] for m in members])
+            need = 0.5 * min(b[i][3], row_h)
             if overlap >= need and overlap > best_overlap:
                 best, best_overlap = r, overlap
         if best < 0:
@@ -59,8 +59,14 @@ def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
             rt, rb, members = rows[best]
             members.append(i)
             rows[best] = (min(rt, top), max(rb, bottom), members)
-    rows.sort(key=lambda row: float(np.median([b[m, 1] + b[m, 3] / 2 for m in row[2]])))
-    return [sorted(members, key=lambda m: (b[m, 0], b[m, 1])) for _, _, members in rows]
+    rows.sort(key=lambda row: _median([b[m][1] + b[m][3] / 2 for m in row[2]]))
+    return [sorted(members, key=lambda m: (b[m][0], b[m][1])) for _, _, members in rows]
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def reading_text(boxes: npt.NDArray[np.integer], labels: npt.NDArray[np.integer]) -> str:

@@ -1,0 +1,524 @@
+"""One schema for the whole daemon: TOML in, validated frozen settings out, one-line errors.
+
+Every section is a frozen pydantic model that forbids unknown keys, so a typo fails at
+start-up (or in ``edgecam config check`` as systemd's ``ExecStartPre=``) instead of being
+ignored. tomllib keeps no positions, so errors find their file line by scanning the text.
+
+A new section (``[mqtt]`` with a ``password_file`` read from ``$CREDENTIALS_DIRECTORY``, say) is
+one more :class:`_Section` and one more field of :class:`Config`; every entry point validates
+through :func:`_validate`, the one place that would pass it a context, and error messages
+never echo the value of a key that looks like a secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 needs the backport, which the 3.11+ development venv does not install.
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "BackendConfig",
+    "CameraConfig",
+    "Config",
+    "ConfigError",
+    "DisplayConfig",
+    "LogConfig",
+    "PipelineConfig",
+    "ReaderConfig",
+    "ResultsConfig",
+    "TrackingConfig",
+    "apply_overrides",
+    "check_file",
+    "load_config",
+]
+
+BackendName = Literal["litert", "keras", "tensorrt"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+_CAMERA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_VIDEO_SUFFIXES = (".mp4", ".avi")
+_SECRET_WORDS = ("password", "secret", "token")
+_MAX_SHOWN_ERRORS = 3
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line that names file, line and key."""
+
+
+def _not_empty(value: object) -> object:
+    # Path("") is ".", which would silently mean "the current folder".
+    if value == "":
+        raise PydanticCustomError("empty_path", "must not be empty: leave the key out instead")
+    return value
+
+
+# TOML strings become paths; everything else in the schema is strict, so `threads = true` or
+# `window = "no"` is an error rather than a guess.
+_OptionalPath = Annotated[Path | None, Field(strict=False), BeforeValidator(_not_empty)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class CameraConfig(_Section):
+    id: str = Field(default="cam0", description="names the camera in results and topics")
+    source: str = Field(
+        default="demo",
+        min_length=1,
+        description='where frames come from: "demo", "synthetic", a file path or file:// URI',
+    )
+    loop: bool = Field(default=False, description="restart a file source at its end")
+    realtime: bool = Field(
+        default=True, description="pace a file at its own frame rate, as if live"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _CAMERA_ID.fullmatch(value):
+            raise PydanticCustomError(
+                "camera_id", "must be 1-64 letters, digits, '_' or '-', as it names topics"
+            )
+        return value
+
+
+class BackendConfig(_Section):
+    name: BackendName = Field(default="litert", description="inference runtime")
+    model: _OptionalPath = Field(
+        default=None, description="model file or folder; None means the bundled models/digits"
+    )
+    threads: int = Field(default=1, ge=1, le=64, description="CPU threads the runtime may use")
+
+
+class ReaderConfig(_Section):
+    min_confidence: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="lowest probability kept as a digit",
+    )
+    min_margin: float = Field(
+        default=0.5,
+        ge=0,
+        allow_inf_nan=False,
+        description="lowest log ratio of best to second-best probability kept as a digit",
+    )
+
+
+class TrackingConfig(_Section):
+    iou: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="box overlap that links a detection to a track",
+    )
+    max_missed: int = Field(
+        default=15, ge=0, description="full reads a track is remembered while unseen"
+    )
+    votes: int = Field(default=9, ge=1, description="full reads of label history voted over")
+
+
+class PipelineConfig(_Section):
+    keyframe_interval: int = Field(
+        default=8,
+        ge=1,
+        description="most frames between two full reads while the view is steady; 1 reads all",
+    )
+    change_threshold: float = Field(
+        default=6.0,
+        gt=0,
+        le=100,
+        allow_inf_nan=False,
+        description="percent of a region's pixels that changed clearly, after undoing the "
+        "camera's motion, that forces a full read",
+    )
+    max_frames: int | None = Field(default=None, ge=1, description="stop after this many frames")
+
+
+class DisplayConfig(_Section):
+    window: bool = Field(default=False, description="show the overlay window")
+    save_overlay: _OptionalPath = Field(
+        default=None, description="record the overlay video to this .mp4 or .avi file"
+    )
+    status_bar: bool = Field(default=True, description="draw the status bar on the overlay")
+
+    @field_validator("save_overlay")
+    @classmethod
+    def _check_container(cls, value: Path | None) -> Path | None:
+        # The recorder picks its codec from the suffix; anything else would fail mid-run.
+        if value is not None and value.suffix.lower() not in _VIDEO_SUFFIXES:
+            raise PydanticCustomError("video_suffix", "must end with .mp4 or .avi")
+        return value
+
+
+class ResultsConfig(_Section):
+    jsonl: str = Field(
+        default="-",
+        description='file to write one JSON result per frame to; "-" stdout, "" nowhere',
+    )
+
+
+class LogConfig(_Section):
+    level: LogLevel = Field(default="info", description="least severe log level shown")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+
+class Config(_Section):
+    """Everything the daemon reads from its file; every section has defaults."""
+
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="the frame source")
+    backend: BackendConfig = Field(default_factory=BackendConfig, description="the digit model")
+    reader: ReaderConfig = Field(default_factory=ReaderConfig, description="what counts as read")
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig, description="following digits across frames"
+    )
+    pipeline: PipelineConfig = Field(
+        default_factory=PipelineConfig, description="when to read a frame in full"
+    )
+    display: DisplayConfig = Field(default_factory=DisplayConfig, description="the overlay")
+    results: ResultsConfig = Field(default_factory=ResultsConfig, description="where results go")
+    log: LogConfig = Field(default_factory=LogConfig, description="logging")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a TOML file; any problem becomes one :class:`ConfigError` line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found: create it (see systemd/edgecam.toml) "
+            "or pass --config with an existing file"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder: pass the file itself") from None
+    except PermissionError:
+        raise ConfigError(
+            f"cannot read config file {path}: permission denied for this user"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_error(path, exc)) from None
+    return _validate(data, path=path, text=text)
+
+
+def apply_overrides(config: Config, overrides: Mapping[str, object]) -> Config:
+    """Set dotted keys (``{"pipeline.max_frames": 10}``) from command-line flags, validated.
+
+    Values may be typed or strings (``"10"``, ``"true"``), as flags often arrive; ``None`` is a
+    value too, so leave out the flags the user did not give.
+    """
+    data = config.model_dump()
+    for key, value in overrides.items():
+        parts = key.split(".")
+        node = data
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                table = ".".join(parts[: depth + 1])
+                raise ConfigError(f"{key}: {table} is a value, not a table")
+            node = child
+        node[parts[-1]] = value
+    return _validate(data, strict=False)
+
+
+def check_file(path: Path) -> str:
+    """Validate for ``edgecam config check`` (``ExecStartPre=``): a summary or ConfigError."""
+    config = load_config(path)
+    jsonl = config.results.jsonl
+    results = {"-": "to stdout", "": "nowhere"}.get(jsonl, f"to {jsonl}")
+    return (
+        f"config OK: camera {config.camera.id} from {_redact(config.camera.source)}, "
+        f"backend {config.backend.name}, results {results}"
+    )
+
+
+def _validate(
+    data: Mapping[str, Any], *, path: Path | None = None, text: str = "", strict: bool | None = None
+) -> Config:
+    """The one door into :class:`Config`, turning pydantic's errors into one line.
+
+    ``path`` and ``text`` place each error in its file; ``strict=None`` keeps the schema's own
+    strictness, ``False`` lets flag strings convert.
+    """
+    try:
+        return Config.model_validate(data, strict=strict)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    lines = _key_lines(text) if path is not None else {}
+    placed: list[tuple[int, str]] = []
+    for error in errors:
+        line = _line_of(lines, _str_loc(error["loc"]))
+        where = "" if path is None else f"{path}:{line}: " if line else f"{path}: "
+        placed.append((line or sys.maxsize, f"{where}{_dotted(error['loc'])}: {_describe(error)}"))
+    placed.sort(key=lambda item: item[0])  # file order; stable, so schema order within a line
+    shown = "; ".join(message for _, message in placed[:_MAX_SHOWN_ERRORS])
+    rest = len(placed) - _MAX_SHOWN_ERRORS
+    if rest > 0:
+        shown += f" (and {rest} more error{'s' if rest > 1 else ''})"
+    raise ConfigError(shown) from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    loc = _str_loc(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = sorted(_model_at(loc[:-1]).model_fields) if loc else []
+        what = "unknown section" if len(loc) == 1 else "unknown key"
+        close = difflib.get_close_matches(loc[-1], known, n=1) if loc else []
+        hint = f", did you mean {close[0]}?" if close else ""
+        return f"{what}{hint} (known: {', '.join(known)})"
+    if kind in ("model_type", "dict_type"):
+        message = f"must be a table, like [{_dotted(loc)}]"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    if "input" in error and not any(word in _dotted(loc) for word in _SECRET_WORDS):
+        message += f" (got {_show(error['input'])})"
+    return message
+
+
+def _show(value: object) -> str:
+    """A value as it would be written in TOML, so the user recognises it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, str | Path):
+        shown = json.dumps(str(value), ensure_ascii=False)
+    elif isinstance(value, int | float):
+        shown = repr(value)
+    else:
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+    return shown if len(shown) <= 60 else shown[:59] + "…"
+
+
+def _str_loc(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    # Our schema has no lists; stop at an index so table lookups stay meaningful.
+    parts: list[str] = []
+    for part in loc:
+        if not isinstance(part, str):
+            break
+        parts.append(part)
+    return tuple(parts)
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel]:
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type):
+            break
+        if not issubclass(field.annotation, BaseModel):
+            break
+        model = field.annotation
+    return model
+
+
+def _redact(source: str) -> str:
+    """Hide ``user:password@`` in a source URI: the summary goes to the journal."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "***@", source)
+
+
+def _line_of(lines: Mapping[tuple[str, ...], int], key: tuple[str, ...]) -> int | None:
+    """The key's own line, else the line of the nearest table that holds it."""
+    for end in range(len(key), 0, -1):
+        line = lines.get(key[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def _toml_error(path: Path, exc: ValueError) -> str:
+    message = " ".join(str(exc).split())
+    line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+    if match:
+        message = message[: match.start()] + message[match.end() :]
+        line, column = line or int(match.group(1)), column or int(match.group(2))
+    if line is None:
+        return f"{path}: invalid TOML: {message}"
+    return f"{path}:{line}:{column}: invalid TOML: {message}"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_SCALAR = re.compile(r"[^,\]}\n#]*")
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line that first sets each key path (tables included) of an already valid TOML text.
+
+    Best effort: a text this scanner misreads only loses line numbers, never the error.
+    """
+    scan = _Scanner(text)
+    with contextlib.suppress(ValueError, IndexError):
+        scan.document()
+    return scan.lines
+
+
+class _Scanner:
+    """Just enough of a TOML lexer to know which line a key is on; it trusts tomllib's verdict."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+        self.lines: dict[tuple[str, ...], int] = {}
+
+    def peek(self, count: int = 1) -> str:
+        return self.text[self.pos : self.pos + count]
+
+    def advance(self, count: int = 1) -> None:
+        end = min(self.pos + count, len(self.text))
+        self.line += self.text.count("\n", self.pos, end)
+        self.pos = end
+
+    def record(self, key: tuple[str, ...], line: int) -> None:
+        for end in range(1, len(key) + 1):
+            self.lines.setdefault(key[:end], line)
+
+    def blank(self, *, newlines: bool) -> None:
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char in " \t" or (newlines and char in "\r\n"):
+                self.advance()
+            elif char == "#":
+                end = self.text.find("\n", self.pos)
+                self.advance((len(self.text) if end < 0 else end) - self.pos)
+            else:
+                return
+
+    def document(self) -> None:
+        table: tuple[str, ...] = ()
+        while True:
+            self.blank(newlines=True)
+            if self.pos >= len(self.text):
+                return
+            start, line = self.pos, self.line
+            if self.peek() == "[":
+                self.advance(2 if self.peek(2) == "[[" else 1)
+                table = self.key()
+                self.record(table, line)
+            else:
+                key = self.key()
+                self.blank(newlines=False)
+                if key and self.peek() == "=":
+                    self.advance()
+                    self.blank(newlines=False)
+                    self.record(table + key, line)
+                    self.value(table + key)
+            end = self.text.find("\n", self.pos)
+            self.advance((len(self.text) if end < 0 else end) - self.pos)
+            if self.pos == start:
+                self.advance()
+
+    def key(self) -> tuple[str, ...]:
+        parts: list[str] = []
+        while True:
+            self.blank(newlines=False)
+            if self.peek() in ('"', "'"):
+                start = self.pos
+                self.string()
+                parts.append(str(tomllib.loads(f"k = {self.text[start : self.pos]}")["k"]))
+            else:
+                match = _BARE_KEY.match(self.text, self.pos)
+                if not match:
+                    return tuple(parts)
+                parts.append(match.group())
+                self.advance(match.end() - self.pos)
+            self.blank(newlines=False)
+            if self.peek() != ".":
+                return tuple(parts)
+            self.advance()
+
+    def value(self, key: tuple[str, ...] | None) -> None:
+        char = self.peek()
+        if char in ('"', "'"):
+            self.string()
+        elif char == "[":
+            self.advance()
+            self.sequence("]", lambda: self.value(None))
+        elif char == "{":
+            self.advance()
+            self.sequence("}", lambda: self.inline_pair(key))
+        else:
+            match = _SCALAR.match(self.text, self.pos)
+            self.advance(match.end() - self.pos if match else 1)
+
+    def sequence(self, close: str, item: Callable[[], None]) -> None:
+        while True:
+            self.blank(newlines=True)
+            if self.peek() in (close, ""):
+                self.advance()
+                return
+            start = self.pos
+            item()
+            self.blank(newlines=True)
+            if self.peek() == "," or self.pos == start:
+                self.advance()
+
+    def inline_pair(self, table: tuple[str, ...] | None) -> None:
+        line = self.line
+        key = self.key()
+        self.blank(newlines=False)
+        if not key or self.peek() != "=":
+            return
+        self.advance()
+        self.blank(newlines=False)
+        full = None if table is None else table + key
+        if full is not None:
+            self.record(full, line)
+        self.value(full)
+
+    def string(self) -> None:
+        quote = self.peek()
+        if self.peek(3) == quote * 3:
+            index = self.pos + 3
+            while index < len(self.text) and not self.text.startswith(quote * 3, index):
+                index += 2 if quote == '"' and self.text[index] == "\\" else 1
+            # A closing run of up to five quotes ends with the delimiter; the rest is content.
+            run = 0
+            while run < 5 and self.text.startswith(quote, index + run):
+                run += 1
+            self.advance(index + run - self.pos)
+            return
+        index = self.pos + 1
+        while index < len(self.text) and self.text[index] not in (quote, "\n"):
+            index += 2 if quote == '"' and self.text[index] == "\\" else 1
+        self.advance(index + 1 - self.pos)

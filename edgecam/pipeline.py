@@ -1,0 +1,256 @@
+"""Wires the stages: a capture thread, processing and sinks, with a named drop policy.
+
+A live camera goes on producing frames whether or not the reader keeps up, so the capture
+thread keeps only the *freshest* frame and counts every one it overwrites (Frigate's queue of
+two, Roboflow's ``BufferFillingStrategy``): results are never about a stale picture. A file
+waits to be read, so replay takes *every* frame through a small blocking queue. Processing
+and the sinks run on the calling thread (the main thread, where a GUI window must live);
+signal handlers only set :attr:`Pipeline.stop`, and shutdown is bounded: the frame being
+processed is finished and published, sinks are flushed and closed, the capture thread is
+given a moment and then abandoned (it is a daemon thread blocked in a driver call).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edgecam.processor import FrameProcessor
+from edgecam.sinks.base import FanOut, Sink
+from edgecam.sources.base import Source
+from edgecam.types import Frame
+
+log = logging.getLogger(__name__)
+
+_END = object()  # the capture thread's last word: no more frames
+
+
+class LatencyLog:
+    """Per-stage latencies in fixed-size rings, so a week-long run keeps constant memory."""
+
+    def __init__(self, capacity: int = 1 << 15) -> None:
+        self.capacity = capacity
+        self._rings: dict[str, npt.NDArray[np.float32]] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, timings: dict[str, float]) -> None:
+        for stage, ms in timings.items():
+            ring = self._rings.get(stage)
+            if ring is None:
+                ring = self._rings[stage] = np.zeros(self.capacity, np.float32)
+                self._counts[stage] = 0
+            ring[self._counts[stage] % self.capacity] = ms
+            self._counts[stage] += 1
+
+    def percentiles(self, qs: Sequence[float] = (50, 99)) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for stage, ring in self._rings.items():
+            values = ring[: min(self._counts[stage], self.capacity)]
+            out[stage] = {f"p{q:g}": round(float(np.percentile(values, q)), 3) for q in qs} | {
+                "n": int(self._counts[stage])
+            }
+        return out
+
+
+class FreshestSlot:
+    """Holds one frame; a newer frame replaces an unread one, which is counted as dropped."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Any = None
+        self._has = False
+        self.dropped = 0
+
+    def put(self, item: Any, stop: threading.Event) -> None:
+        with self._cond:
+            if self._has and self._item is not _END:
+                self.dropped += 1
+            self._item, self._has = item, True
+            self._cond.notify()
+
+    def get(self, timeout: float) -> Any:
+        with self._cond:
+            if not self._has:
+                self._cond.wait(timeout)
+            if not self._has:
+                raise queue.Empty
+            item, self._item, self._has = self._item, None, False
+            return item
+
+    def pending(self) -> int:
+        with self._cond:
+            return int(self._has and self._item is not _END)
+
+
+class EveryFrameQueue:
+    """A small blocking queue: the capture thread waits for the reader, nothing is dropped."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self.dropped = 0
+
+    def put(self, item: Any, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self._q.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        if item is _END:  # stopping: the reader is going anyway, the end is only a courtesy
+            with contextlib.suppress(queue.Full):
+                self._q.put_nowait(item)
+
+    def get(self, timeout: float) -> Any:
+        return self._q.get(timeout=timeout)
+
+    def pending(self) -> int:
+        return self._q.qsize()
+
+
+@dataclass
+class PipelineStats:
+    captured: int = 0
+    processed: int = 0
+    dropped: int = 0  # frames a live source overwrote before they were read
+    unprocessed: int = 0  # frames queued when a stop came
+    source_error: str = ""
+    started_mono: float = 0.0
+    first_frame_mono: float = 0.0
+    last_result_mono: float = 0.0
+    latency: LatencyLog = field(default_factory=LatencyLog)
+
+
+class Pipeline:
+    """Runs one camera's frames through the processor into the sinks until stopped or done."""
+
+    def __init__(
+        self,
+        source: Source,
+        processor: FrameProcessor,
+        sinks: Sequence[Sink],
+        *,
+        max_frames: int | None = None,
+        tick: Callable[[], None] | None = None,
+        tick_s: float = 1.0,
+        shutdown_s: float = 1.5,
+    ) -> None:
+        self.source = source
+        self.processor = processor
+        self.sinks = list(sinks)
+        self.fanout = FanOut(self.sinks)
+        self.max_frames = max_frames
+        self.tick = tick  # periodic work off the frame path: watchdog ping, thermal sampling
+        self.tick_s = tick_s
+        self.shutdown_s = shutdown_s
+        self.stop = threading.Event()
+        self.stats = PipelineStats()
+        self._buffer: FreshestSlot | EveryFrameQueue = (
+            FreshestSlot() if source.live else EveryFrameQueue()
+        )
+        self._capture_done = threading.Event()
+
+    def _capture(self) -> None:
+        try:
+            while not self.stop.is_set():
+                frame = self.source.read()
+                if frame is None:
+                    break
+                self.stats.captured += 1
+                self._buffer.put(frame, self.stop)
+        except Exception as exc:  # a driver's failure ends this source; the loop reports it
+            detail = " ".join(str(exc).split())  # drivers' messages span lines
+            self.stats.source_error = f"{type(exc).__name__}: {detail}"
+            log.error("source %s failed: %s", self.source.id, self.stats.source_error)
+        finally:
+            self._capture_done.set()
+            self._buffer.put(_END, self.stop)
+
+    def run(self) -> PipelineStats:
+        """Process until the source ends, ``max_frames`` are done, a sink asks to stop, or
+        :attr:`stop` is set (by a signal handler); returns the counters."""
+        st = self.stats
+        st.started_mono = time.monotonic()
+        capture = threading.Thread(target=self._capture, name="edgecam-capture", daemon=True)
+        capture.start()
+        next_tick = time.monotonic() + self.tick_s
+        try:
+            while not self.stop.is_set():
+                try:
+                    item = self._buffer.get(timeout=0.05)
+                except queue.Empty:
+                    item = None
+                now = time.monotonic()
+                if self.tick is not None and now >= next_tick:
+                    next_tick = now + self.tick_s
+                    self.tick()
+                if item is None:
+                    continue
+                if item is _END:
+                    break
+                self._handle(item, now)
+                if self.max_frames is not None and st.processed >= self.max_frames:
+                    break
+                if any(getattr(s, "stop_requested", False) for s in self.sinks):
+                    log.info("stopping: asked by the %s sink", self._stopper())
+                    break
+        finally:
+            self.stop.set()
+            self._shutdown(capture)
+        return st
+
+    def _handle(self, frame: Frame, dequeued: float) -> None:
+        st = self.stats
+        if not st.first_frame_mono:
+            st.first_frame_mono = frame.captured_mono
+        result = self.processor.process(frame, dequeued_mono=dequeued)
+        self.fanout.emit(result, frame)
+        st.processed += 1
+        st.last_result_mono = time.monotonic()
+        st.latency.add(result.latency_ms)
+
+    def _stopper(self) -> str:
+        return next((s.name for s in self.sinks if getattr(s, "stop_requested", False)), "?")
+
+    def _shutdown(self, capture: threading.Thread) -> None:
+        deadline = time.monotonic() + self.shutdown_s
+        self.stats.unprocessed = self._buffer.pending()
+        self.fanout.close()  # flush every accepted result first: nothing published is lost
+        try:
+            self.source.close()
+        except Exception as exc:  # a source that fails to close must not hang shutdown
+            log.warning("closing source %s: %s", self.source.id, exc)
+        capture.join(max(0.0, deadline - time.monotonic()))
+        if capture.is_alive():
+            log.warning("capture thread still blocked in the source; leaving it behind")
+        self.stats.dropped = self._buffer.dropped
+
+    def summary(self) -> dict[str, Any]:
+        """The counters and latency percentiles as one JSON-able object."""
+        st = self.stats
+        span = max(st.last_result_mono - st.first_frame_mono, 1e-9)
+        proc = self.processor
+        return {
+            "frames": st.processed,
+            "fps": round(st.processed / span, 2) if st.processed > 1 else 0.0,
+            "captured": st.captured,
+            "dropped": st.dropped,
+            "unprocessed": st.unprocessed,
+            "keyframes": proc.stats.keyframes,
+            "keyframe_reasons": dict(proc.reasons),
+            "tracks": proc.tracker.created,
+            "latency_ms": st.latency.percentiles(),
+            "sinks": {
+                name: {"emitted": s.emitted, "failures": s.failures}
+                for name, s in self.fanout.stats.items()
+            },
+            **({"source_error": st.source_error} if st.source_error else {}),
+        }

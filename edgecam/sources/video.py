@@ -1,0 +1,101 @@
+"""A recorded video read with OpenCV: replayed as fast as possible, paced, or looped as a camera."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgecam.sources.base import SourceError
+from edgecam.types import Frame
+
+log = logging.getLogger(__name__)
+
+
+class VideoFileSource:
+    """Frames of a video file in order; ``seq`` is the frame's index in the file.
+
+    ``realtime`` paces frames at the file's own rate (from the first frame read), so the
+    pipeline sees them as a camera would deliver them. ``live`` makes the pipeline treat the
+    file as a camera (keep only the freshest frame) — the demo does this. ``loop`` starts over
+    at the end, with ``seq`` still counting up so results stay in order.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        camera_id: str = "cam0",
+        realtime: bool = False,
+        live: bool = False,
+        loop: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            what = "is a directory" if self.path.is_dir() else "not found"
+            raise SourceError(f"video {self.path} {what}: give the path of a video file")
+        self._cap = cv2.VideoCapture(str(self.path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            raise SourceError(
+                f"video {self.path} cannot be decoded (corrupt, empty or an unsupported "
+                "codec): re-encode it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4"
+            )
+        self._pending: np.ndarray | None = first
+        self.id = camera_id
+        self.live = live
+        self.realtime = realtime
+        self.loop = loop
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 0 < fps < 1000 else 0.0
+        self.height, self.width = int(first.shape[0]), int(first.shape[1])
+        self.frames_in_file = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self._seq = 0
+        self._start: float | None = None
+        self._closed = False
+        self.loops = 0
+
+    def read(self) -> Frame | None:
+        if self._closed:
+            return None
+        if self.realtime and self.fps > 0:
+            now = time.monotonic()
+            if self._start is None:
+                self._start = now
+            due = self._start + self._seq / self.fps
+            if due > now:
+                time.sleep(due - now)
+        mono, wall = time.monotonic(), time.time()
+        image = self._next_image()
+        if image is None:
+            return None
+        frame = Frame(np.asarray(image, np.uint8), self._seq, mono, wall, self.id)
+        self._seq += 1
+        return frame
+
+    def _next_image(self) -> np.ndarray | None:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return image
+        ok, image = self._cap.read()
+        if ok:
+            return image
+        if not self.loop or self._seq == 0:
+            return None
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        ok, image = self._cap.read()
+        if not ok:  # a file that cannot seek: reopen it
+            self._cap.release()
+            self._cap = cv2.VideoCapture(str(self.path))
+            ok, image = self._cap.read()
+        self.loops += 1
+        log.debug("video %s: looping (%d)", self.path, self.loops)
+        return image if ok else None
+
+    def close(self) -> None:
+        self._closed = True
+        self._cap.release()

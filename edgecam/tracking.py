@@ -1,0 +1,119 @@
+"""Stable readings across frames: detections associated into tracks, labels voted per track.
+
+A single frame's reading can waver: a motion-blurred 7 reads as a 1 once in ten frames, a
+faint digit is rejected now and then. The tracker keeps each digit's identity from read to
+read (greedy IoU association after the camera's shift is undone, as SORT does without its
+Kalman filter: digits on paper only move with the camera), and publishes for each track the
+label most of its recent reads agreed on, weighted by confidence. A digit missed by one read
+stays on screen for ``coast`` more reads, so it does not blink; a track remembers its votes
+for ``max_missed`` reads, so a digit uncovered after a hand passed over it gets its id back.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edgecam.boxes import iou_matrix
+from edgecam.types import Detections
+
+
+@dataclass
+class Track:
+    """One digit followed across reads."""
+
+    id: int
+    box: npt.NDArray[np.float64]  # x, y, w, h in the current frame
+    votes: deque[tuple[int, float]]
+    missed: int = 0
+    hits: int = 1
+
+    def label(self) -> tuple[int, float]:
+        """The voted label and the mean confidence of the reads that gave it."""
+        weight = np.zeros(10)
+        count = np.zeros(10)
+        for label, conf in self.votes:
+            weight[label] += conf
+            count[label] += 1
+        best = int(weight.argmax())
+        return best, float(weight[best] / max(count[best], 1))
+
+
+@dataclass
+class Tracker:
+    """Associates each read's detections with the tracks of earlier reads."""
+
+    iou: float = 0.3
+    max_missed: int = 15
+    votes: int = 9
+    coast: int = 1
+    tracks: list[Track] = field(default_factory=list)
+    _next_id: int = 1
+    created: int = 0
+
+    def shift(self, dx: float, dy: float) -> None:
+        """Move every track with the camera (the content moved by ``dx, dy`` pixels)."""
+        for t in self.tracks:
+            t.box[0] += dx
+            t.box[1] += dy
+
+    def update(self, det: Detections) -> None:
+        """Fold one full read into the tracks."""
+        boxes = det.boxes.astype(np.float64)
+        matched_d: set[int] = set()
+        matched_t: set[int] = set()
+        if self.tracks and len(det):
+            ious = iou_matrix(np.stack([t.box for t in self.tracks]), boxes)
+            order = np.argsort(-ious, axis=None)
+            for flat in order.tolist():
+                ti, di = divmod(flat, len(det))
+                if ious[ti, di] < self.iou:
+                    break
+                if ti in matched_t or di in matched_d:
+                    continue
+                matched_t.add(ti)
+                matched_d.add(di)
+                track = self.tracks[ti]
+                track.box = boxes[di].copy()
+                track.votes.append((int(det.labels[di]), float(det.confidences[di])))
+                track.missed = 0
+                track.hits += 1
+        for ti, track in enumerate(self.tracks):
+            if ti not in matched_t:
+                track.missed += 1
+        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+        for di in range(len(det)):
+            if di in matched_d:
+                continue
+            votes: deque[tuple[int, float]] = deque(maxlen=self.votes)
+            votes.append((int(det.labels[di]), float(det.confidences[di])))
+            self.tracks.append(Track(self._next_id, boxes[di].copy(), votes))
+            self._next_id += 1
+            self.created += 1
+
+    def current(self, width: int, height: int) -> Detections:
+        """The tracks seen in the last ``coast + 1`` reads whose box is inside the frame."""
+        shown = [
+            t
+            for t in self.tracks
+            if t.missed <= self.coast
+            and t.box[0] >= 0
+            and t.box[1] >= 0
+            and t.box[0] + t.box[2] <= width
+            and t.box[1] + t.box[3] <= height
+        ]
+        if not shown:
+            return Detections.empty()
+        voted = [t.label() for t in shown]
+        return Detections(
+            boxes=np.round(np.stack([t.box for t in shown])).astype(np.int32),
+            labels=np.array([v[0] for v in voted], np.int64),
+            confidences=np.array([v[1] for v in voted], np.float32),
+            track_ids=np.array([t.id for t in shown], np.int64),
+        )
+
+    def reset(self) -> None:
+        self.tracks.clear()

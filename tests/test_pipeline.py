@@ -1,0 +1,173 @@
+"""The pipeline with real threads, the real reader and model, and the synthetic camera."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from edgecam.backends import load_backend
+from edgecam.evaluate import TruthScorer
+from edgecam.pipeline import Pipeline
+from edgecam.processor import FrameProcessor
+from edgecam.sinks.base import FanOut
+from edgecam.sources.synthetic import SyntheticSource
+from edgecam.types import RESULT_SCHEMA, Frame, Result
+from edgecam.vision.motion import MotionParams
+from edgecam.vision.reader import DigitReader
+
+
+class Collect:
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+        self.closed = False
+
+    def emit(self, result: Result, frame: Frame) -> None:
+        self.results.append(result)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Broken:
+    name = "broken"
+
+    def emit(self, result: Result, frame: Frame) -> None:
+        raise OSError("disk full")
+
+    def close(self) -> None:
+        raise OSError("disk still full")
+
+
+class Stuck:
+    """A source whose driver call never returns after a few frames (an unplugged camera)."""
+
+    id = "stuck"
+    live = False
+    fps = 30.0
+    width, height = 640, 480
+
+    def __init__(self) -> None:
+        self.inner = SyntheticSource(("42",), live=False)
+        self.release = threading.Event()
+
+    def read(self) -> Frame | None:
+        if self.inner._seq >= 3:
+            self.release.wait(30)
+            return None
+        return self.inner.read()
+
+    def close(self) -> None:
+        pass  # like a driver that ignores the close
+
+
+@pytest.fixture(scope="module")
+def reader() -> DigitReader:
+    return DigitReader(load_backend("litert"))
+
+
+def processor(reader: DigitReader, interval: int = 8) -> FrameProcessor:
+    return FrameProcessor(reader, camera="t", motion=MotionParams(keyframe_interval=interval))
+
+
+def test_replay_reads_every_frame_in_order_and_right(reader: DigitReader) -> None:
+    source = SyntheticSource(("31415", "92653"), frames=60, live=False)
+    scorer = TruthScorer({i: source.truth(i) for i in range(60)})
+    sink = Collect()
+    pipeline = Pipeline(source, processor(reader), [sink, scorer])
+    stats = pipeline.run()
+    assert [r.frame for r in sink.results] == list(range(60))
+    assert stats.dropped == 0 and sink.closed
+    assert scorer.report()["f1"] == 1.0
+    assert sink.results[-1].text == "31415 92653"
+    summary = pipeline.summary()
+    assert summary["frames"] == 60 and 0 < summary["keyframes"] < 60
+
+
+def test_every_result_carries_its_stage_timings_and_the_schema(reader: DigitReader) -> None:
+    source = SyntheticSource(("7",), frames=12, live=False)
+    sink = Collect()
+    Pipeline(source, processor(reader, interval=4), [sink]).run()
+    for r in sink.results:
+        assert r.latency_ms["capture_to_result"] >= r.latency_ms["motion"] > 0
+        assert ("locate" in r.latency_ms) == r.keyframe
+        doc = r.to_dict()
+        assert doc["schema"] == RESULT_SCHEMA and doc["captured_at"].endswith("Z")
+        assert {"label", "confidence", "box", "track"} <= set(doc["detections"][0])
+    assert sum(r.keyframe for r in sink.results) == 3
+
+
+def test_a_live_camera_faster_than_the_reader_drops_stale_frames_and_counts_them(
+    reader: DigitReader,
+) -> None:
+    # Every frame read in full at 30 fps on a slow reader would queue up; only the freshest
+    # is kept, so results stay recent and the drops add up.
+    source = SyntheticSource(("31415",), frames=90, fps=120.0, live=True)
+    sink = Collect()
+    pipeline = Pipeline(source, processor(reader, interval=1), [sink])
+    stats = pipeline.run()
+    frames = [r.frame for r in sink.results]
+    assert frames == sorted(frames)
+    assert stats.dropped > 0
+    assert stats.processed + stats.dropped + stats.unprocessed == stats.captured == 90
+    assert max(r.latency_ms["queue"] for r in sink.results) < 100
+
+
+def test_a_failing_sink_is_counted_and_never_stops_the_others(
+    reader: DigitReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = SyntheticSource(("5",), frames=20, live=False)
+    good = Collect()
+    pipeline = Pipeline(source, processor(reader), [Broken(), good])
+    with caplog.at_level(logging.WARNING):
+        pipeline.run()
+    assert len(good.results) == 20 and good.closed
+    assert pipeline.fanout.stats["broken"].failures == 21  # every emit and the close
+    assert pipeline.fanout.stats["collect"].emitted == 20
+    # Logged once per distinct error, not once per frame.
+    assert len([r for r in caplog.records if "broken" in r.getMessage()]) == 2
+
+
+def test_a_source_that_fails_ends_the_run_with_its_error_and_keeps_the_results(
+    reader: DigitReader,
+) -> None:
+    class Failing(SyntheticSource):
+        def read(self) -> Frame | None:
+            if self._seq == 5:
+                raise RuntimeError("camera unplugged\nat usb port 3")
+            return super().read()
+
+    sink = Collect()
+    pipeline = Pipeline(Failing(("1",), live=False), processor(reader), [sink])
+    stats = pipeline.run()
+    assert len(sink.results) == 5
+    assert stats.source_error == "RuntimeError: camera unplugged at usb port 3"
+
+
+def test_stopping_is_bounded_even_when_the_camera_driver_hangs(reader: DigitReader) -> None:
+    source = Stuck()
+    sink = Collect()
+    pipeline = Pipeline(source, processor(reader), [sink], shutdown_s=0.5)
+    threading.Timer(0.5, pipeline.stop.set).start()
+    t0 = time.monotonic()
+    pipeline.run()
+    assert time.monotonic() - t0 < 2.0
+    assert len(sink.results) == 3 and sink.closed
+    source.release.set()
+
+
+def test_max_frames_stops_after_that_many_results(reader: DigitReader) -> None:
+    sink = Collect()
+    Pipeline(SyntheticSource(("9",), live=False), processor(reader), [sink], max_frames=7).run()
+    assert len(sink.results) == 7
+
+
+def test_fanout_closes_every_sink_even_if_one_fails() -> None:
+    good = Collect()
+    fan = FanOut([Broken(), good])
+    fan.close()
+    assert good.closed and fan.stats["broken"].failures == 1

@@ -1,0 +1,83 @@
+"""Tracks keep a digit's id across reads and vote away one-off misreads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgecam.tracking import Tracker
+from edgecam.types import Detections
+
+
+def dets(*rows: tuple[int, int, int, int, int, float]) -> Detections:
+    """Detections from (x, y, w, h, label, confidence) rows."""
+    if not rows:
+        return Detections.empty()
+    a = np.array(rows, np.float64)
+    return Detections(
+        boxes=a[:, :4].astype(np.int32),
+        labels=a[:, 4].astype(np.int64),
+        confidences=a[:, 5].astype(np.float32),
+    )
+
+
+def test_a_digit_keeps_its_track_id_while_it_moves_a_little() -> None:
+    tracker = Tracker()
+    tracker.update(dets((100, 100, 30, 40, 7, 0.9), (200, 100, 30, 40, 1, 0.9)))
+    first = tracker.current(640, 480)
+    tracker.update(dets((104, 102, 30, 40, 7, 0.9), (203, 101, 30, 40, 1, 0.9)))
+    second = tracker.current(640, 480)
+    assert sorted(first.track_ids.tolist()) == sorted(second.track_ids.tolist())
+    assert len(set(second.track_ids.tolist())) == 2
+
+
+def test_a_one_off_misread_does_not_flicker_the_label() -> None:
+    tracker = Tracker(votes=9)
+    for label in [7, 7, 7, 1, 7, 7, 1, 7]:
+        tracker.update(dets((100, 100, 30, 40, label, 0.8)))
+        current = tracker.current(640, 480)
+        if len(tracker.tracks[0].votes) >= 3:
+            assert current.labels.tolist() == [7]
+
+
+def test_a_digit_really_changed_is_followed_once_the_votes_turn() -> None:
+    tracker = Tracker(votes=5)
+    for _ in range(5):
+        tracker.update(dets((100, 100, 30, 40, 3, 0.9)))
+    labels = []
+    for _ in range(5):
+        tracker.update(dets((100, 100, 30, 40, 8, 0.9)))
+        labels.append(int(tracker.current(640, 480).labels[0]))
+    assert labels[0] == 3 and labels[-1] == 8
+
+
+def test_a_missed_read_coasts_then_the_track_is_hidden_but_remembered() -> None:
+    tracker = Tracker(coast=1, max_missed=3)
+    tracker.update(dets((100, 100, 30, 40, 4, 0.9)))
+    tid = int(tracker.current(640, 480).track_ids[0])
+    tracker.update(dets())
+    assert len(tracker.current(640, 480)) == 1  # one miss: still shown
+    tracker.update(dets())
+    assert len(tracker.current(640, 480)) == 0  # two: hidden
+    tracker.update(dets((101, 100, 30, 40, 4, 0.9)))
+    assert tracker.current(640, 480).track_ids.tolist() == [tid]  # back with its id
+    for _ in range(5):
+        tracker.update(dets())
+    assert tracker.tracks == []  # forgotten after max_missed
+
+
+def test_shift_moves_tracks_with_the_camera_so_association_survives_a_pan() -> None:
+    tracker = Tracker()
+    tracker.update(dets((100, 100, 20, 30, 5, 0.9)))
+    tid = int(tracker.current(640, 480).track_ids[0])
+    tracker.shift(40.0, -10.0)  # far more than the box's size: IoU alone would lose it
+    tracker.update(dets((140, 90, 20, 30, 5, 0.9)))
+    current = tracker.current(640, 480)
+    assert current.track_ids.tolist() == [tid]
+    assert tracker.created == 1
+
+
+def test_tracks_that_leave_the_frame_are_not_shown() -> None:
+    tracker = Tracker()
+    tracker.update(dets((600, 100, 30, 40, 2, 0.9)))
+    tracker.shift(20.0, 0.0)
+    assert len(tracker.current(640, 480)) == 0
