@@ -14,17 +14,16 @@ from edgecam import __version__
 
 log = logging.getLogger("edgecam")
 
-DEMO_PHOTO = Path(__file__).resolve().parent / "data" / "demo.jpg"
-
 
 class UsageError(Exception):
     """A problem with what the user asked for; printed as one line, exit status 2."""
 
 
-def _add_backend_args(parser: argparse.ArgumentParser) -> None:
+def _add_backend_args(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """Backend flags; without ``defaults`` an absent flag is ``None`` so the config decides."""
     parser.add_argument(
         "--backend",
-        default="litert",
+        default="litert" if defaults else None,
         help="inference runtime: litert (default), keras or tensorrt (falls back to litert)",
     )
     parser.add_argument(
@@ -34,7 +33,26 @@ def _add_backend_args(parser: argparse.ArgumentParser) -> None:
         help="model file or folder (default: models/digits or $EDGECAM_MODEL_DIR)",
     )
     parser.add_argument(
-        "--threads", type=int, default=1, help="CPU threads for the runtime (default 1)"
+        "--threads",
+        type=int,
+        default=1 if defaults else None,
+        help="CPU threads for the runtime (default 1)",
+    )
+
+
+def _add_live_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--display",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the overlay window (q or closing it stops)",
+    )
+    parser.add_argument("--save-overlay", type=Path, metavar="OUT", help="record the overlay video")
+    parser.add_argument(
+        "--keyframe-interval",
+        type=int,
+        metavar="N",
+        help="most frames between full reads of a steady view (1: read every frame)",
     )
 
 
@@ -56,12 +74,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=256, help="digits per backend call")
     _add_backend_args(p)
 
-    p = sub.add_parser("run", help="run the daemon (for now: read the bundled demo photo)")
-    p.add_argument(
-        "--source", type=Path, default=DEMO_PHOTO, help="picture to read (default: the demo)"
+    p = sub.add_parser(
+        "run",
+        help="run the daemon (default: the bundled demo recording, as a live camera)",
+        description="Read digits from a camera or video until stopped. With no config, plays "
+        "the bundled demo recording as a live camera, with the overlay window when a display "
+        "exists and results on stdout.",
     )
-    p.add_argument("--json", action="store_true", help="one JSON object per picture")
-    _add_backend_args(p)
+    p.add_argument("--config", type=Path, help="TOML config (see systemd/edgecam.toml)")
+    p.add_argument("--source", metavar="URI", help="demo, synthetic[:DIGITS], or a video path")
+    _add_live_args(p)
+    p.add_argument("--results", metavar="PATH|-", help="JSON lines of results: a file or -")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    _add_backend_args(p, defaults=False)
+
+    p = sub.add_parser(
+        "replay",
+        help="read every frame of a recorded video, with a summary (and a score with --truth)",
+    )
+    p.add_argument("video", type=Path, metavar="VIDEO")
+    p.add_argument("--config", type=Path, help="TOML config (its camera.source is ignored)")
+    p.add_argument("--results", metavar="PATH|-", help="JSON line per frame: a file or -")
+    p.add_argument("--truth", type=Path, metavar="TRUTH.json", help="score against this truth")
+    p.add_argument("--realtime", action="store_true", help="pace at the file's own frame rate")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    _add_live_args(p)
+    _add_backend_args(p, defaults=False)
+
+    p = sub.add_parser("config", help="check a config file")
+    csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    c = csub.add_parser("check", help="validate FILE (for systemd ExecStartPre=)")
+    c.add_argument("file", type=Path, metavar="FILE")
     return parser
 
 
@@ -111,7 +154,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _classify(args.images, args.json, args)
     if args.command == "evaluate":
         return _evaluate(args)
-    return _classify([args.source], args.json, args)
+    if args.command == "config":
+        from edgecam.config import check_file
+
+        print(check_file(args.file), flush=True)
+        return 0
+    from edgecam.live import replay, run
+
+    if args.command == "replay":
+        return replay(args)
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,11 +178,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     from edgecam.backends.base import BackendError
+    from edgecam.config import ConfigError
     from edgecam.datasets import DatasetError
+    from edgecam.evaluate import TruthError
+    from edgecam.sinks.jsonl import SinkError
+    from edgecam.sinks.recorder import RecorderError
+    from edgecam.sinks.window import DisplayUnavailable
+    from edgecam.sources.base import SourceError
 
+    one_line = (
+        BackendError,
+        ConfigError,
+        DatasetError,
+        DisplayUnavailable,
+        RecorderError,
+        SinkError,
+        SourceError,
+        TruthError,
+        UsageError,
+    )
     try:
         return _dispatch(args)
-    except (BackendError, DatasetError, UsageError) as exc:
+    except one_line as exc:
         print(f"edgecam: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,11 @@ extras="${1:-}"
 python="${PYTHON:-python3}"
 # venv/pip for the interpreter, and the shared libraries the opencv-python wheel links to.
 apt_packages="python3-venv python3-pip libgl1 libglib2.0-0"
+# The tests open a real overlay window on a virtual X server, under a window manager (the
+# OpenCV wheel's Qt may never paint a window that no window manager maps).
+case ",$extras," in
+    *,dev,*) apt_packages="$apt_packages xvfb xauth openbox" ;;
+esac
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,7 +19,6 @@ import pytest
 from tests.conftest import ROOT, write_idx
 
 EDGECAM = str(Path(sys.executable).parent / "edgecam")
-DEMO = ROOT / "edgecam" / "data" / "demo.jpg"
 Digits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
 
 
@@ -95,14 +97,6 @@ def test_classify_without_json_prints_a_readable_line(page: tuple[Path, list[int
     assert done.stdout.startswith(f"{path}: 31415")
 
 
-def test_run_reads_the_bundled_demo_photo() -> None:
-    done = edgecam("run", "--json")
-    assert done.returncode == 0, done.stderr
-    record = json.loads(done.stdout)
-    assert record["source"] == str(DEMO)
-    assert len(record["detections"]) >= 5
-
-
 def test_unknown_backend_is_one_line_listing_the_known(page: tuple[Path, list[int]]) -> None:
     done = edgecam("classify", "--backend", "openvino", str(page[0]))
     assert done.returncode == 2
@@ -157,3 +151,126 @@ def test_the_daemon_never_imports_tensorflow(page: tuple[Path, list[int]]) -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def result_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_run_plays_the_bundled_demo_as_a_live_camera() -> None:
+    done = edgecam("run", "--max-frames", "20", "--no-display")
+    assert done.returncode == 0, done.stderr
+    results = result_lines(done.stdout)
+    assert len(results) == 20
+    frames = [r["frame"] for r in results]
+    assert frames == sorted(set(frames))
+    assert all(r["schema"] == "edgecam.result/1" and r["camera"] == "cam0" for r in results)
+    assert sum(len(r["text"].replace(" ", "")) >= 8 for r in results) >= 15
+
+
+def test_sigterm_stops_the_daemon_fast_and_every_result_is_complete(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    proc = subprocess.Popen(
+        [EDGECAM, "run", "--source", "synthetic:31415", "--results", str(out), "--no-display"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if out.exists() and out.read_text().count("\n") >= 10:
+                break
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+        took = time.monotonic() - t0
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert took <= 2.0
+    text = out.read_text()
+    assert text.endswith("\n")
+    results = result_lines(text)
+    assert len(results) >= 10
+    assert [r["frame"] for r in results] == sorted(r["frame"] for r in results)
+    assert "Traceback" not in stderr
+
+
+def test_config_check_accepts_the_example_and_names_the_line_of_a_bad_key(
+    tmp_path: Path,
+) -> None:
+    done = edgecam("config", "check", str(ROOT / "systemd" / "edgecam.toml"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("config OK")
+    bad = tmp_path / "edgecam.toml"
+    bad.write_text('[camera]\nsource = "demo"\n\n[pipeline]\nkeyframe_intervall = 3\n')
+    done = edgecam("config", "check", str(bad))
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, f"{bad}:5", "pipeline.keyframe_intervall")
+    done = edgecam("run", "--config", str(bad))
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "keyframe_intervall")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["replay", "/no/such/video.mp4"], ["/no/such/video.mp4", "not found"]),
+        (["run", "--source", "rtsp://u:secret@cam/1"], ["rtsp", "u:***@"]),
+        (["run", "--max-frames", "0"], ["max_frames"]),
+        (["run", "--results", "/no/such/dir/out.jsonl"], ["/no/such/dir/out.jsonl"]),
+    ],
+)
+def test_bad_run_and_replay_input_is_one_line(args: list[str], needles: list[str]) -> None:
+    done = edgecam(*args)
+    assert done.returncode == 2
+    assert "secret" not in done.stderr
+    assert_one_line_error(done.stderr, *needles)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly rendered 90-frame hand-held recording with its truth."""
+    out = tmp_path_factory.mktemp("replay") / "clip.mp4"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "make_replay.py"),
+            "--out",
+            str(out),
+            "--frames",
+            "90",
+            "--seed",
+            "5",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+def test_replay_reads_every_frame_and_scores_against_truth(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    overlay = tmp_path / "overlay.mp4"
+    done = edgecam(
+        "replay",
+        str(clip),
+        "--truth",
+        str(clip.with_suffix(".json")),
+        "--results",
+        str(out),
+        "--save-overlay",
+        str(overlay),
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["frames"] == 90 and summary["dropped"] == 0
+    assert summary["score"]["f1"] >= 0.8
+    assert {"p50", "p99"} <= set(summary["latency_ms"]["capture_to_result"])
+    results = result_lines(out.read_text())
+    assert [r["frame"] for r in results] == list(range(90))
+    cap = cv2.VideoCapture(str(overlay))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 90

@@ -68,6 +68,7 @@ class MotionGate:
     def __init__(self, params: MotionParams | None = None) -> None:
         self.params = params or MotionParams()
         self._key: npt.NDArray[np.float32] | None = None
+        self._key_windowed: npt.NDArray[np.float32] | None = None
         self._window: npt.NDArray[np.float32] | None = None
         self._since = 0
 
@@ -84,13 +85,11 @@ class MotionGate:
         if key is None or key.shape != small.shape:
             return Motion(0.0, 0.0, 100.0, 0.0, "first"), small
         self._since += 1
-        if self._window is None or self._window.shape != small.shape:
-            self._window = np.asarray(
-                cv2.createHanningWindow((small.shape[1], small.shape[0]), cv2.CV_32F), np.float32
-            )
-        # Windowed copies: OpenCV's phaseCorrelate windows its inputs in place when given a
-        # window, which would spoil the stored keyframe.
-        (sx, sy), response = cv2.phaseCorrelate(key * self._window, small * self._window)
+        # Windowed copies (the keyframe's kept from when it was made): OpenCV's
+        # phaseCorrelate windows its inputs in place when given a window, which would spoil
+        # the stored keyframe.
+        assert self._key_windowed is not None
+        (sx, sy), response = cv2.phaseCorrelate(self._key_windowed, self._windowed(small))
         dx, dy = sx * STEP, sy * STEP
         reason = ""
         change = 0.0
@@ -109,7 +108,16 @@ class MotionGate:
     def keyframe(self, small: npt.NDArray[np.float32]) -> None:
         """Make the frame whose motion image this is the new reference."""
         self._key = small
+        self._key_windowed = self._windowed(small)
         self._since = 0
+
+    def _windowed(self, small: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """A Hann-windowed copy for phase correlation (no wrap-around edges to match)."""
+        if self._window is None or self._window.shape != small.shape:
+            self._window = np.asarray(
+                cv2.createHanningWindow((small.shape[1], small.shape[0]), cv2.CV_32F), np.float32
+            )
+        return np.asarray(small * self._window, np.float32)
 
     def _change(
         self, key: npt.NDArray[np.float32], small: npt.NDArray[np.float32], sx: float, sy: float

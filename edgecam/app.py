@@ -1,0 +1,116 @@
+"""The one factory: builds a ready pipeline from a validated config, and nothing else does.
+
+Constructors across the package take ready collaborators; this module is the only place that
+knows which concrete source, backend and sinks a config names (STYLE: no globals).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from edgecam.config import Config
+from edgecam.pipeline import Pipeline
+from edgecam.processor import FrameProcessor
+from edgecam.sinks.base import Sink
+from edgecam.sources import open_source, redact
+from edgecam.tracking import Tracker
+from edgecam.vision.motion import MotionParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Extras:
+    """Sinks a command adds beyond the config's own (a replay's truth scorer)."""
+
+    sinks: list[Sink] = field(default_factory=list)
+    live: bool | None = None  # force the drop policy: None = the source's own
+
+
+def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
+    """Source, backend, reader, tracker and sinks as the config says, wired together.
+
+    Everything that can fail on bad input (a missing video, model or display; an unwritable
+    results file) fails here with a one-line error, before a frame is read; what was already
+    opened is closed again.
+    """
+    from edgecam.backends import load_backend
+    from edgecam.vision.reader import DigitReader
+
+    extras = extras or Extras()
+    cam = config.camera
+    backend = load_backend(
+        config.backend.name,
+        model=config.backend.model,
+        threads=config.backend.threads,
+    )
+    reader = DigitReader(
+        backend,
+        min_confidence=config.reader.min_confidence,
+        min_margin=config.reader.min_margin,
+    )
+    tracker = Tracker(
+        iou=config.tracking.iou,
+        max_missed=config.tracking.max_missed,
+        votes=config.tracking.votes,
+    )
+    motion = MotionParams(
+        keyframe_interval=config.pipeline.keyframe_interval,
+        change_threshold=config.pipeline.change_threshold,
+    )
+    processor = FrameProcessor(reader, camera=cam.id, tracker=tracker, motion=motion)
+    source = open_source(
+        cam.source, camera_id=cam.id, realtime=cam.realtime, loop=cam.loop, live=extras.live
+    )
+    sinks: list[Sink] = []
+    try:
+        sinks.extend(_config_sinks(config, source.fps))
+    except Exception:
+        for s in sinks:
+            s.close()
+        source.close()
+        raise
+    sinks.extend(extras.sinks)
+    log.info(
+        "camera %s: %s (%dx%d, %s), backend %s, sinks %s",
+        cam.id,
+        redact(cam.source),
+        source.width,
+        source.height,
+        "live: freshest frame" if source.live else "every frame",
+        backend.name,
+        ", ".join(s.name for s in sinks) or "none",
+    )
+    return Pipeline(source, processor, sinks, max_frames=config.pipeline.max_frames)
+
+
+def _config_sinks(config: Config, fps: float) -> list[Sink]:
+    from edgecam.sinks.jsonl import JsonlSink
+
+    sinks: list[Sink] = []
+    if config.results.jsonl:
+        sinks.append(JsonlSink(config.results.jsonl))
+    shown = config.display
+    if shown.save_overlay is not None:
+        from edgecam.overlay import Overlay
+        from edgecam.sinks.recorder import OverlayRecorder
+
+        sinks.append(
+            OverlayRecorder(
+                shown.save_overlay,
+                fps=fps or 30.0,
+                overlay=Overlay.default(status_bar=shown.status_bar),
+            )
+        )
+    if shown.window:
+        from edgecam.overlay import Overlay
+        from edgecam.sinks.window import WindowSink
+
+        sinks.append(
+            WindowSink(
+                title=f"edgecam — {config.camera.id}",
+                overlay=Overlay.default(status_bar=shown.status_bar),
+            )
+        )
+    return sinks
