@@ -18,7 +18,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from edgecam.backends import load_backend  # noqa: E402
 from edgecam.boxes import iou  # noqa: E402
-from edgecam.vision.locate import find_candidates  # noqa: E402
+from edgecam.vision.locate import DEFAULT_PARAMS, find_candidates  # noqa: E402
 from edgecam.vision.reader import DigitReader  # noqa: E402
 
 
@@ -218,13 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--min-confidence", type=float, default=None)
     ap.add_argument("--min-margin", type=float, default=None)
+    ap.add_argument("--work-long", type=int, default=None, help="locator working long side")
     args = ap.parse_args(argv)
     backend = load_backend(args.backend, model=args.model, threads=1)
-    kwargs: dict[str, float] = {}
+    kwargs: dict[str, Any] = {}
     if args.min_confidence is not None:
         kwargs["min_confidence"] = args.min_confidence
     if args.min_margin is not None:
         kwargs["min_margin"] = args.min_margin
+    if args.work_long:
+        kwargs["params"] = replace(DEFAULT_PARAMS, work_long=args.work_long)
     reader = DigitReader(backend, **kwargs)
     t0 = time.perf_counter()
     rep = evaluate(args.folder, reader, args.dump, args.limit)
