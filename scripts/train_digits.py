@@ -158,7 +158,27 @@ def one_hot(labels: Labels) -> Targets:
     return targets
 
 
-def load_camera_tiles(path: Path) -> tuple[Images, Labels, Images, Labels, dict[str, Any]]:
+def bar_like(tiles: Images) -> npt.NDArray[np.bool_]:
+    """Tiles whose ink is one upright narrow bar: what a plain handwritten 1 looks like.
+
+    Clutter the locator cuts from rendered photos (a ruled line's stub, a shadow's rim, the
+    edge of a hand) often normalises to such a bar; trained as "not a digit", those tiles
+    taught the network to flatten its output for every plain 1 (a clean 1 read 0.1 for all
+    classes). They are left out of the non-digits: the locator's geometric filters reject
+    line stubs and edges, and a lone upright stroke on paper is read as a 1, as a person would.
+    """
+    ink = tiles > 0.3
+    cols = ink.any(axis=1)
+    rows = ink.any(axis=2)
+    width = np.where(cols.any(axis=1), 28 - cols.argmax(axis=1) - cols[:, ::-1].argmax(axis=1), 0)
+    height = np.where(rows.any(axis=1), 28 - rows.argmax(axis=1) - rows[:, ::-1].argmax(axis=1), 0)
+    out: npt.NDArray[np.bool_] = (width <= 9) & (height >= 17)
+    return out
+
+
+def load_camera_tiles(
+    path: Path, *, keep_bars: bool = False
+) -> tuple[Images, Labels, Images, Labels, dict[str, Any]]:
     """Camera tiles as floats in [0, 1]: train and validation (every 10th photo) with labels."""
     with np.load(path) as data:
         tiles = data["tiles"].astype(np.float32) / 255.0
@@ -170,6 +190,9 @@ def load_camera_tiles(path: Path) -> tuple[Images, Labels, Images, Labels, dict[
         split_name = str(data["split"]) if "split" in data else "unknown"
     if split_name != "train":
         raise SystemExit(f"{path}: camera tiles must come from the train split, not {split_name}")
+    bars = (labels < 0) & bar_like(tiles)
+    if not keep_bars:
+        tiles, labels, photos, kinds = tiles[~bars], labels[~bars], photos[~bars], kinds[~bars]
     val = photos % 10 == 0
     info: dict[str, Any] = {
         "file": str(path).replace(str(Path.home()), "~"),
@@ -183,6 +206,7 @@ def load_camera_tiles(path: Path) -> tuple[Images, Labels, Images, Labels, dict[
         "train_negative": int(((labels < 0) & ~val).sum()),
         "validation_positive": int(((labels >= 0) & val).sum()),
         "validation_negative": int(((labels < 0) & val).sum()),
+        "bar_negatives_dropped": 0 if keep_bars else int(bars.sum()),
         "negative_kinds": {
             k: int(((labels < 0) & (kinds == k)).sum()) for k in ("letter", "part", "clutter")
         },
@@ -551,7 +575,9 @@ def train(args: argparse.Namespace) -> int:
     cam_yv = np.zeros(0, np.int64)
     cam_info: dict[str, Any] = {"used": False}
     if camera_path is not None:
-        cam_x, cam_y, cam_xv, cam_yv, cam_info = load_camera_tiles(camera_path)
+        cam_x, cam_y, cam_xv, cam_yv, cam_info = load_camera_tiles(
+            camera_path, keep_bars=args.keep_bar_negatives
+        )
         cam_info = {"used": True, **cam_info}
         log(
             f"camera tiles from {camera_path}: train {cam_info['train_positive']} digits + "
@@ -779,6 +805,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="shared data folder")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 1,000 digits (smoke)")
+    parser.add_argument(
+        "--keep-bar-negatives",
+        action="store_true",
+        help="train upright-bar clutter tiles as non-digits too (the older model; rejects 1s)",
+    )
     parser.add_argument(
         "--camera-tiles",
         type=Path,
