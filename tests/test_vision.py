@@ -219,3 +219,26 @@ def test_locate_refuses_what_is_not_a_picture(image: npt.NDArray[np.generic]) ->
 def test_blank_pictures_of_any_layout_give_no_candidates(shape: tuple[int, ...]) -> None:
     cands = find_candidates(np.full(shape, 230, np.uint8))
     assert len(cands) == 0 and cands.tiles.shape == (0, TILE, TILE)
+
+
+def test_a_plain_upright_stroke_is_read_as_a_one() -> None:
+    # The network once flattened its output for every plain 1 (bar-shaped clutter had been
+    # trained as "not a digit"); a lone stroke on paper is a 1, as a person reads it.
+    from edgecam.backends import load_backend
+    from edgecam.vision.reader import DigitReader
+
+    reader = DigitReader(load_backend("litert"))
+    for height, pen in ((30, 3), (60, 4), (120, 7)):
+        page = np.full((480, 640, 3), 225, np.uint8)
+        cv2.line(page, (320, 200), (322, 200 + height), (60, 40, 30), pen, cv2.LINE_AA)
+        reading = reader.read(page)
+        assert reading.detections.labels.tolist() == [1], (height, pen)
+
+
+def test_a_vertical_line_cut_into_dashes_by_ruling_is_not_a_row_of_ones() -> None:
+    page = np.full((480, 640, 3), 225, np.uint8)
+    for y in range(20, 470, 22):  # a margin line broken where each ruled line crosses it
+        cv2.line(page, (80, y), (80, y + 16), (90, 90, 200), 3)
+    cv2.line(page, (400, 200), (401, 240), (60, 40, 30), 3, cv2.LINE_AA)  # and a real 1
+    boxes = find_candidates(page).boxes
+    assert len(boxes) == 1 and abs(int(boxes[0][0]) - 400) <= 4

@@ -530,6 +530,52 @@ def not_nested(boxes: I64, levels: npt.NDArray[np.float64]) -> npt.NDArray[np.bo
     return keep
 
 
+def _inked_rows(cols: U8, r0: int, r1: int, n: int) -> float | None:
+    """Share of rows r0..r1 (clipped) with ink in ``cols``; None when under half of ``n``."""
+    r0, r1 = max(0, r0), min(cols.shape[0], r1)
+    if r1 - r0 < n // 2:
+        return None
+    return float(cols[r0:r1].any(axis=1).mean())
+
+
+def on_a_line(
+    binary: U8,
+    x0: npt.NDArray[np.int64],
+    y0: npt.NDArray[np.int64],
+    w: npt.NDArray[np.int64],
+    h: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Upright bars that continue above and below: pieces of a vertical line (a margin, a
+    page edge) that ruled lines or the line finder's gaps cut up, each shaped like a 1.
+
+    A written 1 has paper above and below it; a dash of a line has more ink in line with it.
+    At the bar's columns, at least half of the rows hold ink along one bar's height on both
+    sides (on one side when the other runs out of the picture), or along two bar heights on
+    one side (the last dash of a line).
+    """
+    out = np.zeros(len(h), bool)
+    ww = binary.shape[1]
+    for g in np.flatnonzero(h >= 3 * np.maximum(w, 1)).tolist():
+        c0, c1 = max(0, int(x0[g]) - 1), min(ww, int(x0[g] + w[g]) + 1)
+        top, bottom, n = int(y0[g]), int(y0[g] + h[g]), int(h[g])
+        cols = binary[:, c0:c1]
+        near = [
+            v
+            for v in (_inked_rows(cols, top - n, top, n), _inked_rows(cols, bottom, bottom + n, n))
+            if v is not None
+        ]
+        far = [
+            v
+            for v in (
+                _inked_rows(cols, top - 2 * n, top, n),
+                _inked_rows(cols, bottom, bottom + 2 * n, n),
+            )
+            if v
+        ]
+        out[g] = (bool(near) and min(near) >= 0.5) or max(far, default=0.0) >= 0.5
+    return out
+
+
 def find_candidates(
     image: npt.NDArray[np.generic],
     params: LocateParams = DEFAULT_PARAMS,
@@ -619,6 +665,7 @@ def find_candidates(
         ("clutter", clutter > p.max_clutter),
         # Only line-like shapes: a soft shadow's blocky estimate can step sharply near a digit.
         ("edge", (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh))),
+        ("dashes", on_a_line(binary, gx0, gy0, gw, gh)),
     ]
     for name, bad in checks:
         reasons[(reasons == "") & bad] = name
