@@ -30,16 +30,24 @@ class Track:
     votes: deque[tuple[int, float]]
     missed: int = 0
     hits: int = 1
+    _voted: tuple[int, float] | None = None  # cached until the next vote
+
+    def vote(self, label: int, confidence: float) -> None:
+        self.votes.append((label, confidence))
+        self._voted = None
 
     def label(self) -> tuple[int, float]:
         """The voted label and the mean confidence of the reads that gave it."""
+        if self._voted is not None:
+            return self._voted
         weight = np.zeros(10)
         count = np.zeros(10)
         for label, conf in self.votes:
             weight[label] += conf
             count[label] += 1
         best = int(weight.argmax())
-        return best, float(weight[best] / max(count[best], 1))
+        self._voted = (best, float(weight[best] / max(count[best], 1)))
+        return self._voted
 
 
 @dataclass
@@ -78,13 +86,14 @@ class Tracker:
                 matched_d.add(di)
                 track = self.tracks[ti]
                 track.box = boxes[di].copy()
-                track.votes.append((int(det.labels[di]), float(det.confidences[di])))
+                track.vote(int(det.labels[di]), float(det.confidences[di]))
                 track.missed = 0
                 track.hits += 1
         for ti, track in enumerate(self.tracks):
             if ti not in matched_t:
                 track.missed += 1
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+        self._drop_shadowed()
         for di in range(len(det)):
             if di in matched_d:
                 continue
@@ -93,6 +102,17 @@ class Tracker:
             self.tracks.append(Track(self._next_id, boxes[di].copy(), votes))
             self._next_id += 1
             self.created += 1
+
+    def _drop_shadowed(self) -> None:
+        """Forget unseen tracks that lie on a track seen just now: the same digit boxed a
+        little differently earlier, which would otherwise be shown twice while it coasts."""
+        seen = [t for t in self.tracks if t.missed == 0]
+        unseen = [t for t in self.tracks if t.missed > 0]
+        if not seen or not unseen:
+            return
+        ious = iou_matrix(np.stack([t.box for t in unseen]), np.stack([t.box for t in seen]))
+        shadowed = {id(t) for t, row in zip(unseen, ious, strict=True) if row.max() >= self.iou}
+        self.tracks = [t for t in self.tracks if id(t) not in shadowed]
 
     def current(self, width: int, height: int) -> Detections:
         """The tracks seen in the last ``coast + 1`` reads whose box is inside the frame."""

@@ -81,3 +81,10 @@ def test_tracks_that_leave_the_frame_are_not_shown() -> None:
     tracker.update(dets((600, 100, 30, 40, 2, 0.9)))
     tracker.shift(20.0, 0.0)
     assert len(tracker.current(640, 480)) == 0
+
+
+def test_a_digit_boxed_twice_across_reads_is_shown_once() -> None:
+    tracker = Tracker(iou=0.3)
+    tracker.update(dets((100, 100, 30, 40, 4, 0.9), (104, 100, 30, 40, 4, 0.9)))
+    tracker.update(dets((102, 100, 30, 40, 4, 0.9)))  # one box now: the other would coast
+    assert len(tracker.current(640, 480)) == 1
