@@ -7,7 +7,7 @@ knows which concrete source, backend and sinks a config names (STYLE: no globals
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from edgecam.config import Config
 from edgecam.pipeline import Pipeline
@@ -36,6 +36,7 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
     opened is closed again.
     """
     from edgecam.backends import load_backend
+    from edgecam.vision.locate import DEFAULT_PARAMS
     from edgecam.vision.reader import DigitReader
 
     extras = extras or Extras()
@@ -49,6 +50,7 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         backend,
         min_confidence=config.reader.min_confidence,
         min_margin=config.reader.min_margin,
+        params=replace(DEFAULT_PARAMS, work_long=config.reader.work_long),
     )
     tracker = Tracker(
         iou=config.tracking.iou,

@@ -125,6 +125,13 @@ class ReaderConfig(_Section):
         allow_inf_nan=False,
         description="lowest log ratio of best to second-best probability kept as a digit",
     )
+    work_long: int = Field(
+        default=800,
+        ge=320,
+        le=4096,
+        description="long side (px) frames are shrunk to before digits are looked for; "
+        "smaller is faster but loses the smallest digits",
+    )
 
 
 class TrackingConfig(_Section):
