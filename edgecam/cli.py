@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from edgecam import __version__
+from edgecam.errors import UserError
 
 log = logging.getLogger("edgecam")
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A problem with what the user asked for; printed as one line, exit status 2."""
 
 
@@ -177,29 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="edgecam: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    from edgecam.backends.base import BackendError
-    from edgecam.config import ConfigError
-    from edgecam.datasets import DatasetError
-    from edgecam.evaluate import TruthError
-    from edgecam.sinks.jsonl import SinkError
-    from edgecam.sinks.recorder import RecorderError
-    from edgecam.sinks.window import DisplayUnavailable
-    from edgecam.sources.base import SourceError
-
-    one_line = (
-        BackendError,
-        ConfigError,
-        DatasetError,
-        DisplayUnavailable,
-        RecorderError,
-        SinkError,
-        SourceError,
-        TruthError,
-        UsageError,
-    )
     try:
         return _dispatch(args)
-    except one_line as exc:
+    except UserError as exc:
         print(f"edgecam: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

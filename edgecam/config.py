@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from edgecam.errors import UserError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10 needs the backport, which the 3.11+ development venv does not install.
@@ -61,7 +63,7 @@ _SECRET_WORDS = ("password", "secret", "token")
 _MAX_SHOWN_ERRORS = 3
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The configuration cannot be used; the message is one line that names file, line and key."""
 
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.errors import UserError
 from edgecam.vision.normalize import normalise_digit
 
 Images = npt.NDArray[np.float32]
@@ -26,7 +27,7 @@ IDX_IMAGES = "t10k-images-idx3-ubyte"
 IDX_LABELS = "t10k-labels-idx1-ubyte"
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A data file is missing or not in the format its reader expects."""
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from edgecam.backends.base import Backend
 from edgecam.boxes import match_labelled
 from edgecam.datasets import load_mnist
+from edgecam.errors import UserError
 from edgecam.types import Frame, Result
 
 
@@ -43,7 +44,7 @@ def evaluate_mnist(backend: Backend, directory: Path, *, batch: int = 256) -> di
     }
 
 
-class TruthError(Exception):
+class TruthError(UserError):
     """A truth file cannot be used; the message names it and what is wrong."""
 
 

@@ -7,11 +7,13 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.errors import UserError
+
 Batch = npt.NDArray[np.float32]
 Probs = npt.NDArray[np.float32]
 
 
-class BackendError(Exception):
+class BackendError(UserError):
     """A backend cannot be built: a missing or corrupt model file, or a bad option.
 
     The message is one line meant for the user: it names the thing and the fix.

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from edgecam.errors import UserError
 from edgecam.types import Frame, Result
 
 
-class SinkError(Exception):
+class SinkError(UserError):
     """A sink cannot be set up; the message names the target and the fix."""
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 
+from edgecam.errors import UserError
 from edgecam.overlay import Overlay
 from edgecam.types import Frame, Result
 
@@ -17,7 +18,7 @@ CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 """Codecs every OpenCV build with FFmpeg (pip wheels, JetPack) can write without extras."""
 
 
-class RecorderError(Exception):
+class RecorderError(UserError):
     """The video file cannot be written; the message is one line naming the path and the fix."""
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 import cv2
 
+from edgecam.errors import UserError
 from edgecam.overlay import Overlay
 from edgecam.types import Frame, Result
 
@@ -21,7 +22,7 @@ MAX_START_SIZE = (1280, 800)  # a 1080p camera's window still fits a laptop scre
 NO_DISPLAY = "no display: set DISPLAY or run headless without --display"
 
 
-class DisplayUnavailable(Exception):
+class DisplayUnavailable(UserError):
     """There is no screen to show the window on; the message is one line fit for the CLI."""
 
 

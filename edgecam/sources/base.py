@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from edgecam.errors import UserError
 from edgecam.types import Frame
 
 
-class SourceError(Exception):
+class SourceError(UserError):
     """A source cannot be opened or has failed for good; the message names it and the fix."""
 
 
