@@ -139,6 +139,30 @@ def run_helper(x_display: str, tmp_path: Path, *args: str) -> dict[str, Any]:
     return report
 
 
+def test_the_daemon_opens_its_window_by_default_when_a_display_exists(
+    x_display: str, tmp_path: Path
+) -> None:
+    # The README's first command on a desktop: no config, a screen, so the overlay window
+    # opens; the results still go to stdout, and the run ends cleanly.
+    runtime = tmp_path / "xdg-runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XAUTHORITY")}
+    env.update(DISPLAY=x_display, QT_QPA_PLATFORM="xcb", XDG_RUNTIME_DIR=str(runtime))
+    edgecam = str(Path(sys.executable).parent / "edgecam")
+    proc = subprocess.run(
+        [edgecam, "run", "--source", "synthetic:31415", "--max-frames", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sinks jsonl, window" in proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(results) == 30 and results[-1]["text"] == "31415"
+
+
 def test_the_window_shows_the_overlay_on_the_screen(x_display: str, tmp_path: Path) -> None:
     from tests.window_helper import BOX, TRACK, expected_image, locate
 
