@@ -16,6 +16,10 @@ the candidates to the true digits one to one. Writes one ``.npz``:
 plus ``seed``, ``split`` and ``count`` to record how it was made::
 
     .venv/bin/python scripts/make_camera_tiles.py [--count 2400] [--seed 10000] [--out PATH]
+    .venv/bin/python scripts/make_camera_tiles.py --videos DIR [--every 5] [--out PATH]
+
+``--videos`` adds tiles from ``make_replay.py --split train`` recordings (seeds 50 000 and up)
+to the file: video frames bring motion blur and compression that still photos lack.
 
 The default output is ``~/.cache/edgecam/camera_tiles.npz``: a regenerable artifact, not part
 of the repository. About 0.5-1 s per photo per core; ``--workers`` processes share the work.
@@ -145,6 +149,79 @@ def one_photo(
     )
 
 
+def video_tiles(
+    folder: Path, every: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], list[str], int]:
+    """Tiles from every ``every``-th frame of the ``make_replay.py --split train`` recordings
+    in ``folder``: motion blur, rolling focus and video compression that still photos lack.
+
+    Frame truth lists digits only, so every other candidate (a letter, a speck, a hand's rim)
+    is a non-digit; ``photos`` numbers each video's frames 1 000 000 + 1000·video + frame.
+    """
+    import json
+
+    tiles: list[npt.NDArray[np.uint8]] = []
+    labels: list[npt.NDArray[np.int64]] = []
+    photos: list[npt.NDArray[np.int64]] = []
+    kinds: list[str] = []
+    digits = 0
+    for v, video in enumerate(sorted(folder.glob("*.mp4"))):
+        truth = json.loads(video.with_suffix(".json").read_text())
+        if truth.get("split") != "train":
+            raise SystemExit(f"{video}: not made with --split train (it may show test digits)")
+        frames = {int(f["frame"]): f for f in truth["frames"]}
+        cap = cv2.VideoCapture(str(video))
+        i = 0
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            if i % every == 0 and i in frames:
+                cands = find_candidates(image)
+                lab, kind = label_candidates(cands.boxes.astype(np.int64), frames[i])
+                keep = lab >= -1
+                tiles.append(np.clip(np.round(cands.tiles[keep] * 255), 0, 255).astype(np.uint8))
+                labels.append(lab[keep])
+                photos.append(np.full(int(keep.sum()), 1_000_000 + 1000 * v + i, np.int64))
+                kinds.extend(k for k, m in zip(kind, keep, strict=True) if m)
+                digits += len(frames[i]["digits"])
+            i += 1
+    return (
+        np.concatenate(tiles) if tiles else np.zeros((0, 28, 28), np.uint8),
+        np.concatenate(labels) if labels else np.zeros(0, np.int64),
+        np.concatenate(photos) if photos else np.zeros(0, np.int64),
+        kinds,
+        digits,
+    )
+
+
+def add_videos(args: argparse.Namespace) -> int:
+    """``--videos DIR``: append tiles from recordings to an existing tile file (``--out``)."""
+    t0 = time.time()
+    with np.load(args.out) as data:
+        old = {k: data[k] for k in data.files}
+    tiles, labels, photos, kinds, digits = video_tiles(args.videos, args.every)
+    np.savez_compressed(
+        args.out,
+        tiles=np.concatenate([old["tiles"], tiles]),
+        labels=np.concatenate([old["labels"], labels]),
+        photos=np.concatenate([old["photos"], photos]),
+        kinds=np.concatenate([old["kinds"].astype("<U8"), np.array(kinds, dtype="<U8")]),
+        seed=old["seed"],
+        count=old["count"],
+        truth_digits=np.int64(int(old.get("truth_digits", 0)) + digits),
+        split=np.str_("train"),
+        videos=np.str_(str(args.videos)),
+    )
+    pos = int((labels >= 0).sum())
+    print(
+        f"make_camera_tiles: +{len(labels)} tiles from recordings in {args.videos} "
+        f"({pos} digits of {digits}, {len(labels) - pos} non-digits); wrote {args.out} "
+        f"in {time.time() - t0:.0f}s"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -156,7 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add --count more photos (the next indices of the same seed) to an existing --out",
     )
+    ap.add_argument(
+        "--videos",
+        type=Path,
+        help="instead of rendering photos, add tiles from these make_replay.py --split train "
+        "recordings to --out",
+    )
+    ap.add_argument("--every", type=int, default=5, help="with --videos: every N-th frame")
     args = ap.parse_args(argv)
+    if args.videos is not None:
+        return add_videos(args)
     if args.seed < 1000:
         print("make_camera_tiles: seeds below 1000 are for evaluation photos", file=sys.stderr)
         return 2

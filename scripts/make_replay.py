@@ -784,6 +784,7 @@ def record(
         "width": w,
         "height": h,
         "seed": seed,
+        "split": bank.split,
         "conditions": cond,
         "frames": truth_frames,
     }
