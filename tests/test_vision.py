@@ -242,3 +242,24 @@ def test_a_vertical_line_cut_into_dashes_by_ruling_is_not_a_row_of_ones() -> Non
     cv2.line(page, (400, 200), (401, 240), (60, 40, 30), 3, cv2.LINE_AA)  # and a real 1
     boxes = find_candidates(page).boxes
     assert len(boxes) == 1 and abs(int(boxes[0][0]) - 400) <= 4
+
+
+def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> None:
+    # A teal cloth is greyish enough to pass for paper in shadow on saturation alone, but it
+    # is both tinted and dim; its darker blotches must not become candidates.
+    from dataclasses import replace
+
+    from edgecam.vision.locate import DEFAULT_PARAMS
+
+    rng = np.random.default_rng(4)
+    page = np.zeros((480, 640, 3), np.uint8)
+    page[:, :320] = (215, 212, 218)  # the sheet
+    cloth = np.array([128, 122, 92], np.float32)  # teal (BGR), about half the sheet's white
+    shade = cv2.GaussianBlur(rng.normal(0, 1, (480, 320)).astype(np.float32), (0, 0), 9)
+    shade = 1 + 0.35 * shade / np.abs(shade).max()
+    page[:, 320:] = np.clip(cloth * shade[:, :, None], 0, 255).astype(np.uint8)
+    cv2.putText(page, "7", (120, 280), cv2.FONT_HERSHEY_SIMPLEX, 3, (60, 40, 30), 6)
+    kept = find_candidates(page).boxes
+    assert len(kept) == 1 and int(kept[0][0]) < 320
+    lenient = replace(DEFAULT_PARAMS, tinted_sat=1.0)  # the rule off: the cloth's blotches pass
+    assert len(find_candidates(page, lenient).boxes) > 1

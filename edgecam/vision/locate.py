@@ -109,6 +109,8 @@ class LocateParams:
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
     max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
     min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
+    tinted_sat: float = 0.25  # a surface this saturated ...
+    tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
     max_parts: int = 400  # components kept for merging; the rest are the smallest specks
 
 
@@ -202,12 +204,19 @@ def surface_mask(colour: U8, p: LocateParams) -> U8:
     white = _quantile(bottom, 0.95)
     sat = (top - bottom) / np.maximum(top, 1.0)
     ok = (sat <= p.max_surface_sat) & (bottom >= p.min_surface * white)
+    ok &= ~((sat > p.tinted_sat) & (bottom < p.tinted_bright * white))
     mask = ok.astype(np.uint8) * 255
     return np.asarray(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST))
 
 
 def is_paper(sat: float, bright: float, p: LocateParams) -> bool:
-    """Whether a surface of this saturation and brightness (× the page's white) is paper."""
+    """Whether a surface of this saturation and brightness (× the page's white) is paper.
+
+    Paper is near grey, and darker only in shadow, where it stays grey; a tinted *and* dim
+    surface (a teal cloth, a blue desk mat) is not the sheet.
+    """
+    if sat > p.tinted_sat and bright < p.tinted_bright:
+        return False
     return sat <= p.max_surface_sat and bright >= p.min_surface
 
 
