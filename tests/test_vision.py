@@ -263,3 +263,18 @@ def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> Non
     assert len(kept) == 1 and int(kept[0][0]) < 320
     lenient = replace(DEFAULT_PARAMS, tinted_sat=1.0)  # the rule off: the cloth's blotches pass
     assert len(find_candidates(page, lenient).boxes) > 1
+
+
+@pytest.mark.parametrize(("darkness", "found"), [(30, False), (60, True)])
+def test_ink_must_stand_out_from_its_paper(darkness: int, found: bool) -> None:
+    # A mottle 30 grey levels under the paper is a shadow or a cloth's blotch, not writing
+    # (the other checks alone would keep it); a faint pencil digit 60 under is writing.
+    from dataclasses import replace
+
+    from edgecam.vision.locate import DEFAULT_PARAMS
+
+    page = np.full((480, 640, 3), 215, np.uint8)
+    ink = (215 - darkness,) * 3
+    cv2.putText(page, "3", (280, 280), cv2.FONT_HERSHEY_SIMPLEX, 3, ink, 6, cv2.LINE_AA)
+    assert (len(find_candidates(page)) == 1) is found
+    assert len(find_candidates(page, replace(DEFAULT_PARAMS, min_contrast=0.0))) == 1

@@ -109,6 +109,7 @@ class LocateParams:
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
     max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
     min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
+    min_contrast: float = 40.0  # a group's ink must reach this contrast (0-255) on its paper
     tinted_sat: float = 0.25  # a surface this saturated ...
     tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
     max_parts: int = 400  # components kept for merging; the rest are the smallest specks
@@ -732,7 +733,12 @@ def find_candidates(
         # Soft ink inside the (slightly grown) mask, ramped so a stroke's core is 1 as in MNIST.
         crop = ink[y0:y1, x0:x1]
         grown = cv2.dilate(mask8, np.ones((p.tile_grow, p.tile_grow), np.uint8)).astype(bool)
-        hi = max(_quantile(crop[member], p.tile_full_pct / 100), low + 10.0)
+        peak = _quantile(crop[member], p.tile_full_pct / 100)
+        if peak < p.min_contrast:
+            if trace is not None:
+                trace.append(((x0, y0, w, h), "contrast", feats(g, hi=peak)))
+            continue  # a blotch on cloth, a shadow's mottle: ink is darker than this
+        hi = max(peak, low + 10.0)
         lo = low * p.tile_lo
         soft = np.clip((crop.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0) * grown
         tiles.append(make_tile(soft.astype(np.float32), p))
