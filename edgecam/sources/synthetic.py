@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.sources.base import FramePacer
 from edgecam.types import Frame
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -52,7 +53,7 @@ class SyntheticSource:
         self.noise = noise
         self._rng = np.random.default_rng(seed)
         self._seq = 0
-        self._start: float | None = None
+        self._pacer = FramePacer(fps)
         self._closed = False
         self._sheet, self._boxes, self._labels = self._draw_sheet(rows)
         # A few grain fields drawn once and cycled: fresh noise per frame would cost more
@@ -118,13 +119,8 @@ class SyntheticSource:
     def read(self) -> Frame | None:
         if self._closed or (self.frames is not None and self._seq >= self.frames):
             return None
-        if self.live and self.fps > 0:
-            now = time.monotonic()
-            if self._start is None:
-                self._start = now
-            due = self._start + self._seq / self.fps
-            if due > now:
-                time.sleep(due - now)
+        if self.live:
+            self._pacer.wait(self._seq)
         mono, wall = time.monotonic(), time.time()
         dx, dy = self.offset(self._seq)
         m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)

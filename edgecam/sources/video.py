@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgecam.sources.base import SourceError
+from edgecam.sources.base import FramePacer, SourceError
 from edgecam.types import Frame
 
 log = logging.getLogger(__name__)
@@ -55,20 +55,15 @@ class VideoFileSource:
         self.height, self.width = int(first.shape[0]), int(first.shape[1])
         self.frames_in_file = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self._seq = 0
-        self._start: float | None = None
+        self._pacer = FramePacer(self.fps)
         self._closed = False
         self.loops = 0
 
     def read(self) -> Frame | None:
         if self._closed:
             return None
-        if self.realtime and self.fps > 0:
-            now = time.monotonic()
-            if self._start is None:
-                self._start = now
-            due = self._start + self._seq / self.fps
-            if due > now:
-                time.sleep(due - now)
+        if self.realtime:
+            self._pacer.wait(self._seq)
         mono, wall = time.monotonic(), time.time()
         image = self._next_image()
         if image is None:

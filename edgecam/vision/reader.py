@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +50,7 @@ def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
         best, best_overlap = -1, 0.0
         for r, (rt, rb, members) in enumerate(rows):
             overlap = min(bottom, rb) - max(top, rt)
-            row_h = _median([b[m][3] for m in members])
+            row_h = median([b[m][3] for m in members])
             need = 0.5 * min(b[i][3], row_h)
             if overlap >= need and overlap > best_overlap:
                 best, best_overlap = r, overlap
@@ -59,14 +60,8 @@ def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
             rt, rb, members = rows[best]
             members.append(i)
             rows[best] = (min(rt, top), max(rb, bottom), members)
-    rows.sort(key=lambda row: _median([b[m][1] + b[m][3] / 2 for m in row[2]]))
+    rows.sort(key=lambda row: median([b[m][1] + b[m][3] / 2 for m in row[2]]))
     return [sorted(members, key=lambda m: (b[m][0], b[m][1])) for _, _, members in rows]
-
-
-def _median(values: list[float]) -> float:
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def reading_text(boxes: npt.NDArray[np.integer], labels: npt.NDArray[np.integer]) -> str:
