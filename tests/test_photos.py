@@ -7,8 +7,6 @@ drop, not as noise.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,9 +17,10 @@ import numpy.typing as npt
 import pytest
 
 from edgecam.backends import load_backend
+from edgecam.boxes import same_place
 from edgecam.vision.reader import DigitReader
+from tests.conftest import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = 20
 SEED = 7
 # Measured with the camera-tile model of 27 Nov (outlier exposure, reader at 0.5/0.5): F1 0.91
@@ -32,15 +31,6 @@ SEED = 7
 # 0.98).
 MIN_F1 = 0.88
 MIN_FOUND = 0.95
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +81,7 @@ def test_rendered_photos_are_read_with_a_high_f1(
         )
         tp, fp, fn = tp + len(matched), fp + len(extra), fn + len(boxes) - len(matched)
         cands = reader.locate(image)
-        found += sum(any(eval_photos.box_matches(b, c) for c in cands.boxes) for b in boxes)
+        found += sum(any(same_place(b, c) for c in cands.boxes) for b in boxes)
         total += len(boxes)
     f1 = 2 * tp / max(1, 2 * tp + fp + fn)
     assert total >= 100
