@@ -630,6 +630,21 @@ def place_group(scene: Scene, kind: str, min_h: float, max_h: float) -> None:
             scene.placed.append(Placed(-1, "underline", alpha, x0, y))
 
 
+def ink_layer(
+    scene: Scene, ink: str, shape: tuple[int, int], rng: Rng
+) -> tuple[F32, npt.NDArray[np.float64]]:
+    """Every placed glyph in one ink-coverage layer of ``shape``, and the pen's colour (one
+    pen per page: its colour and opacity drawn once)."""
+    colour = np.array(INKS[ink]) * rng.uniform(0.85, 1.15)
+    opacity = rng.uniform(0.55, 0.8) if ink == "pencil" else rng.uniform(0.85, 1.0)
+    layer = np.zeros(shape, np.float32)
+    for p in scene.placed:
+        a = p.alpha * opacity
+        sl = layer[p.y : p.y + a.shape[0], p.x : p.x + a.shape[1]]
+        np.maximum(sl, a[: sl.shape[0], : sl.shape[1]], out=sl)
+    return layer, colour
+
+
 def render_photo(
     rng: Rng, size: tuple[int, int], bank: GlyphBank
 ) -> tuple[npt.NDArray[np.uint8], dict[str, Any]]:
@@ -677,13 +692,7 @@ def render_photo(
                 scene.placed.append(Placed(-1, src, alpha, int(x), int(y)))
                 break
     cond["letters"] = sum(p.source.startswith("letter") for p in scene.placed)
-    colour = np.array(INKS[ink]) * rng.uniform(0.85, 1.15)
-    opacity = rng.uniform(0.55, 0.8) if ink == "pencil" else rng.uniform(0.85, 1.0)
-    layer = np.zeros((ph, pw), np.float32)
-    for p in scene.placed:
-        a = p.alpha * opacity
-        sl = layer[p.y : p.y + a.shape[0], p.x : p.x + a.shape[1]]
-        np.maximum(sl, a[: sl.shape[0], : sl.shape[1]], out=sl)
+    layer, colour = ink_layer(scene, ink, (ph, pw), rng)
     n_specks = int(rng.integers(0, 25))
     for _ in range(n_specks):
         r = rng.uniform(0.5, 0.004 * short + 0.5)

@@ -193,13 +193,7 @@ def render_sheet(
     cond["digits"] = sum(p.label >= 0 for p in scene.placed)
     cond["letters"] = sum(p.source.startswith("letter") for p in scene.placed)
 
-    colour = np.array(make_photos.INKS[ink]) * rng.uniform(0.85, 1.15)
-    opacity = rng.uniform(0.55, 0.8) if ink == "pencil" else rng.uniform(0.85, 1.0)
-    layer = np.zeros((ph, pw), np.float32)
-    for p in scene.placed:
-        a = p.alpha * opacity
-        sl = layer[p.y : p.y + a.shape[0], p.x : p.x + a.shape[1]]
-        np.maximum(sl, a[: sl.shape[0], : sl.shape[1]], out=sl)
+    layer, colour = make_photos.ink_layer(scene, ink, (ph, pw), rng)
     n_specks = int(rng.integers(0, 8 if calm else 25))
     cond["specks"] = n_specks
     for _ in range(n_specks):
