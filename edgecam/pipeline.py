@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgecam.processor import FrameProcessor
+from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut, Sink
 from edgecam.sources.base import Source
 from edgecam.types import Frame
@@ -32,6 +32,11 @@ from edgecam.types import Frame
 log = logging.getLogger(__name__)
 
 _END = object()  # the capture thread's last word: no more frames
+
+
+def _queue_frames(width: int, height: int, budget: int = 24 << 20) -> int:
+    """How many frames of this size the replay queue holds: ~24 MB, 4 to 32 frames."""
+    return max(4, min(32, budget // max(1, width * height * 3)))
 
 
 class LatencyLog:
@@ -153,8 +158,13 @@ class Pipeline:
         self.shutdown_s = shutdown_s
         self.stop = threading.Event()
         self.stats = PipelineStats()
+        # Replay gates each frame on the capture thread (see FrameProcessor), so the queue
+        # holds enough frames (~24 MB) for the gate to run ahead while a keyframe is read.
+        self._ahead = not source.live
         self._buffer: FreshestSlot | EveryFrameQueue = (
-            FreshestSlot() if source.live else EveryFrameQueue()
+            FreshestSlot()
+            if source.live
+            else EveryFrameQueue(_queue_frames(source.width, source.height))
         )
         self._capture_done = threading.Event()
 
@@ -165,7 +175,8 @@ class Pipeline:
                 if frame is None:
                     break
                 self.stats.captured += 1
-                self._buffer.put(frame, self.stop)
+                inspection = self.processor.inspect(frame, stop=self.stop) if self._ahead else None
+                self._buffer.put((frame, inspection), self.stop)
         except Exception as exc:  # a driver's failure ends this source; the loop reports it
             detail = " ".join(str(exc).split())  # drivers' messages span lines
             self.stats.source_error = f"{type(exc).__name__}: {detail}"
@@ -207,11 +218,15 @@ class Pipeline:
             self._shutdown(capture)
         return st
 
-    def _handle(self, frame: Frame, dequeued: float) -> None:
+    def _handle(self, item: tuple[Frame, Inspection | None], dequeued: float) -> None:
+        frame, inspection = item
         st = self.stats
         if not st.first_frame_mono:
             st.first_frame_mono = frame.captured_mono
-        result = self.processor.process(frame, dequeued_mono=dequeued)
+        if inspection is None:
+            result = self.processor.process(frame, dequeued_mono=dequeued)
+        else:
+            result = self.processor.finish(frame, inspection, dequeued_mono=dequeued)
         self.fanout.emit(result, frame)
         st.processed += 1
         st.last_result_mono = time.monotonic()
@@ -246,11 +261,18 @@ class Pipeline:
             "unprocessed": st.unprocessed,
             "keyframes": proc.stats.keyframes,
             "keyframe_reasons": dict(proc.reasons),
+            "rekeys": proc.gate.rekeys,
             "tracks": proc.tracker.created,
             "latency_ms": st.latency.percentiles(),
             "sinks": {
                 name: {"emitted": s.emitted, "failures": s.failures}
                 for name, s in self.fanout.stats.items()
             },
+            "source": self._source_counters(),
             **({"source_error": st.source_error} if st.source_error else {}),
         }
+
+    def _source_counters(self) -> dict[str, Any]:
+        """A camera's recovery counters (outages, stalls, reconnects), where it keeps them."""
+        counters = getattr(self.source, "counters", None)
+        return dict(counters()) if callable(counters) else {}

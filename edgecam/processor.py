@@ -6,16 +6,25 @@ motion gate and the tracker, and stamps every result with its per-stage timings.
 per-digit ``predict``); the default reads a steady view a few times a second and any change
 at once, which is what lets a 2-core box keep up with a camera (see README, "How a frame
 is read").
+
+The work comes in two halves: :meth:`FrameProcessor.inspect` (the motion gate: pictures only)
+and :meth:`FrameProcessor.finish` (the read, the tracker, the result). Replay runs the first
+on the capture thread, in frame order, so a file's frames are gated while a keyframe is being
+read; a live camera runs both on the processing thread, only for the frames it keeps.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from edgecam.tracking import Tracker
 from edgecam.types import Frame, Result
-from edgecam.vision.motion import MotionGate, MotionParams
+from edgecam.vision.motion import Motion, MotionGate, MotionParams
 from edgecam.vision.reader import DigitReader, reading_text
 
 
@@ -24,6 +33,14 @@ class ProcessorStats:
     frames: int = 0
     keyframes: int = 0
     digits_read: int = 0
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The motion gate's verdict on one frame, and what it cost."""
+
+    motion: Motion
+    ms: float
 
 
 class FrameProcessor:
@@ -44,12 +61,24 @@ class FrameProcessor:
         self.stats = ProcessorStats()
         self.reasons: dict[str, int] = {}  # why keyframes were read: first, changed, ...
         self._carried = (0.0, 0.0)  # the shift since the keyframe the tracks already follow
+        self._text_key: tuple[tuple[int, int], ...] = ()
+        self._text = ""
+
+    def inspect(self, frame: Frame, *, stop: threading.Event | None = None) -> Inspection:
+        """The gate's decision for this frame; every frame must then go to :meth:`finish`
+        in the same order."""
+        t0 = time.monotonic()
+        motion = self.gate.check(frame.image, stop=stop)
+        return Inspection(motion, (time.monotonic() - t0) * 1000)
 
     def process(self, frame: Frame, *, dequeued_mono: float | None = None) -> Result:
-        t0 = time.monotonic()
-        motion, small = self.gate.check(frame.image)
-        t1 = time.monotonic()
-        timings: dict[str, float] = {"motion": (t1 - t0) * 1000}
+        return self.finish(frame, self.inspect(frame), dequeued_mono=dequeued_mono)
+
+    def finish(
+        self, frame: Frame, inspection: Inspection, *, dequeued_mono: float | None = None
+    ) -> Result:
+        motion = inspection.motion
+        timings: dict[str, float] = {"motion": inspection.ms}
         if dequeued_mono is not None:
             timings["queue"] = max(0.0, (dequeued_mono - frame.captured_mono) * 1000)
         # Tracks sit where they were at the keyframe plus the camera's shift since then (a
@@ -58,19 +87,27 @@ class FrameProcessor:
         self._carried = (motion.dx, motion.dy)
         if motion.keyframe:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
-            reading = self.reader.read(frame.image)
-            self.gate.keyframe(small)
-            t2 = time.monotonic()
-            self.tracker.update(reading.detections)
+            confirmed = False
+            try:
+                reading = self.reader.read(frame.image)
+                t2 = time.monotonic()
+                before = self._stable_reading() if motion.reason == "interval" else None
+                self.tracker.update(reading.detections)
+                confirmed = before is not None and before == self._stable_reading()
+            finally:
+                self.gate.confirm(confirmed)
             timings["locate"] = reading.timings_ms["locate"]
             timings["inference"] = reading.timings_ms["inference"]
             self.stats.keyframes += 1
             self.stats.digits_read += len(reading.detections)
             self._carried = (0.0, 0.0)
         else:
+            if motion.rekey:
+                # The tracks already sit where the camera moved them; the reference followed.
+                self._carried = (0.0, 0.0)
             t2 = time.monotonic()
         det = self.tracker.current(frame.width, frame.height)
-        text = reading_text(det.boxes, det.labels)
+        text = self._reading_text(det.track_ids.tolist(), det.labels.tolist(), det.boxes)
         t3 = time.monotonic()
         timings["track"] = (t3 - t2) * 1000
         timings["capture_to_result"] = (t3 - frame.captured_mono) * 1000
@@ -86,3 +123,18 @@ class FrameProcessor:
             latency_ms=timings,
             keyframe=motion.keyframe,
         )
+
+    def _reading_text(self, ids: list[int], labels: list[int], boxes: npt.NDArray[np.int32]) -> str:
+        """The text of the shown tracks. Carried frames move every box by the same shift,
+        which keeps the reading order, so it is worked out again only when the set of
+        tracks or a label changed, or at a read (where boxes are measured anew)."""
+        key = tuple(zip(ids, labels, strict=True))
+        if key != self._text_key or self.stats.frames == 0 or self._carried == (0.0, 0.0):
+            self._text_key = key
+            self._text = reading_text(boxes, np.asarray(labels, np.int64))
+        return self._text
+
+    def _stable_reading(self) -> tuple[tuple[int, int], ...]:
+        """Each shown track's id and voted label: equal before and after a read that
+        confirmed the view."""
+        return tuple((t.id, t.label()[0]) for t in self.tracker.tracks if t.missed == 0)

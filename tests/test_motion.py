@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -20,14 +22,14 @@ def keyed_on_first_frame() -> tuple[SyntheticSource, MotionGate]:
     gate = MotionGate(MotionParams(keyframe_interval=1000))
     first = source.read()
     assert first is not None
-    _, small = gate.check(first.image)
-    gate.keyframe(small)
+    assert gate.check(first.image).reason == "first"
+    gate.confirm()
     return source, gate
 
 
 def test_the_first_frame_is_always_read() -> None:
     gate = MotionGate()
-    motion, _ = gate.check(sheet_frames().read().image)  # type: ignore[union-attr]
+    motion = gate.check(sheet_frames().read().image)  # type: ignore[union-attr]
     assert motion.keyframe and motion.reason == "first"
 
 
@@ -37,7 +39,7 @@ def test_a_drifting_steady_sheet_is_carried_and_its_shift_measured() -> None:
     for _ in range(20):
         frame = source.read()
         assert frame is not None
-        motion, _ = gate.check(frame.image)
+        motion = gate.check(frame.image)
         assert not motion.keyframe, motion
         x, y = source.offset(frame.seq)
         assert motion.dx == pytest.approx(x - x0, abs=1.5)
@@ -51,11 +53,77 @@ def test_the_interval_forces_a_read_of_a_steady_view() -> None:
     for _ in range(16):
         frame = source.read()
         assert frame is not None
-        motion, small = gate.check(frame.image)
+        motion = gate.check(frame.image)
         if motion.keyframe:
-            gate.keyframe(small)
+            gate.confirm()
             reads.append(frame.seq)
     assert reads == [0, 5, 10, 15]
+
+
+def test_reads_that_confirm_a_steady_view_space_out_the_next_ones() -> None:
+    """Each interval read that found the same reading doubles the wait, up to the most; one
+    that found something else brings it back."""
+    source = sheet_frames()
+    gate = MotionGate(MotionParams(keyframe_interval=4, max_interval=16))
+    reads = []
+    for _ in range(70):
+        frame = source.read()
+        assert frame is not None
+        motion = gate.check(frame.image)
+        if motion.keyframe:
+            reads.append(frame.seq)
+            gate.confirm(confirmed=motion.reason == "interval" and frame.seq < 40)
+    # 0 first; 4 (+4) confirmed; 12 (+8); 28 (+16); 44 (+16, not confirmed); 48 (+4); ...
+    assert reads[:7] == [0, 4, 12, 28, 44, 48, 52], reads
+
+
+def test_an_interval_decision_waits_for_the_last_read_to_be_confirmed() -> None:
+    """The gate may run ahead of the reads on another thread; the one decision that depends
+    on a read's outcome waits for it, so replay gives the same results however fast."""
+    source = sheet_frames()
+    gate = MotionGate(MotionParams(keyframe_interval=2))
+    first = source.read()
+    assert first is not None
+    gate.check(first.image)  # a read, not yet confirmed
+    gate.check(source.read().image)  # type: ignore[union-attr]  # too early to ask
+    decided = threading.Event()
+
+    def third() -> None:
+        gate.check(source.read().image)  # type: ignore[union-attr]
+        decided.set()
+
+    worker = threading.Thread(target=third)
+    worker.start()
+    assert not decided.wait(0.3)
+    gate.confirm()
+    assert decided.wait(2.0)
+    worker.join()
+
+
+def test_a_camera_sliding_over_bare_paper_re_keys_without_reading() -> None:
+    """Far from the reference, with nothing but paper in the strip that came into view, the
+    reference moves to the frame and nothing is read; a digit coming into view is read."""
+    # Paper with a grain and a soft shading for the camera's shift to lock on, "42" in view
+    # and a 7 further right (x 800-857).
+    grain = np.random.default_rng(3).normal(0, 12, (480, 960)).astype(np.float32)
+    grain = cv2.GaussianBlur(grain, (0, 0), 3) + np.linspace(0, 30, 960, dtype=np.float32)
+    sheet = np.repeat(np.clip(190 + grain, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    cv2.putText(sheet, "42", (60, 250), cv2.FONT_HERSHEY_SIMPLEX, 3, (30, 30, 30), 7)
+    cv2.putText(sheet, "7", (800, 250), cv2.FONT_HERSHEY_SIMPLEX, 3, (30, 30, 30), 7)
+    gate = MotionGate(MotionParams(keyframe_interval=1000))
+    assert gate.check(sheet[:, 0:640].copy()).reason == "first"
+    gate.confirm()
+    seen = []
+    for x in range(8, 330, 8):  # the view slides right: new paper enters on the right
+        motion = gate.check(sheet[:, x : x + 640].copy())
+        seen.append((x, motion.reason, motion.rekey))
+        if motion.keyframe:
+            gate.confirm()
+    rekeys = [x for x, _, rekey in seen if rekey]
+    reads = [x for x, reason, _ in seen if reason]
+    assert len(rekeys) >= 3 and rekeys[0] + 640 < 800, seen
+    assert reads, seen
+    assert 800 <= reads[0] + 640 <= 800 + 57, seen  # read once the 7 came into view
 
 
 def test_a_new_digit_written_on_the_sheet_is_read_at_once() -> None:
@@ -64,7 +132,7 @@ def test_a_new_digit_written_on_the_sheet_is_read_at_once() -> None:
     assert frame is not None
     image = frame.image.copy()
     cv2.putText(image, "8", (300, 460), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (40, 30, 30), 4)
-    motion, _ = gate.check(image)
+    motion = gate.check(image)
     assert motion.reason == "changed", motion
 
 
@@ -74,6 +142,7 @@ def test_a_hand_coming_in_is_a_change_and_a_new_view_is_lost() -> None:
     assert frame is not None
     hand = frame.image.copy()
     cv2.ellipse(hand, (640, 300), (220, 120), 0, 0, 360, (120, 150, 200), -1)
-    assert gate.check(hand)[0].keyframe
+    assert gate.check(hand).keyframe
+    gate.confirm()
     other = np.random.default_rng(1).integers(0, 255, frame.image.shape, np.uint8)
-    assert gate.check(other)[0].reason in {"lost", "changed", "moved"}
+    assert gate.check(other).reason in {"lost", "changed", "moved"}
