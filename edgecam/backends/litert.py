@@ -51,6 +51,19 @@ def _native_stderr_to_log() -> Iterator[None]:
                     log.debug("litert: %s", line.strip())
 
 
+def _check_flatbuffer(path: Path, content: bytes) -> None:
+    """Refuse what is not a TFLite flatbuffer before LiteRT sees it: its loader trusts the
+    offsets in the file, and random bytes can crash the process instead of raising."""
+    from edgecam.backends import REBUILD_HINT
+
+    root = int.from_bytes(content[:4], "little") if len(content) >= 8 else 0
+    if len(content) < 8 or content[4:8] != b"TFL3" or not 8 <= root < len(content):
+        raise BackendError(
+            f"model file {path} is not a TensorFlow Lite model (corrupt or another format): "
+            f"{REBUILD_HINT}"
+        )
+
+
 class LiteRTBackend:
     """Runs a ``.tflite`` digit model; quantised int8/uint8 models are (de)quantised here."""
 
@@ -65,6 +78,7 @@ class LiteRTBackend:
             raise BackendError(f"threads must be at least 1, got {threads}")
         self._interpreter_cls: Any = Interpreter
         self.model_path, self._content = resolve_model(model, "model.tflite", (".tflite",))
+        _check_flatbuffer(self.model_path, self._content)
         self.threads = threads
         self._interpreters: OrderedDict[int, Any] = OrderedDict()
         with _native_stderr_to_log():

@@ -33,6 +33,7 @@ The steps, and why each is there:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
 from typing import Any
 
 import cv2
@@ -649,14 +650,14 @@ def find_candidates(
     gbound = np.bincount(gid, weights=boundary[ids], minlength=ng)
     sw = 2 * garea / np.maximum(gbound, 1)
     # Ink around the group that is not its own: a desk's texture, a scribble, a printed page.
-    integral = np.asarray(cv2.integral(binary // 255))
+    integral = np.asarray(cv2.integral(binary))  # sums of 255 per ink pixel
     m = np.maximum(gw, gh) // 2
     ex0, ey0 = np.clip(gx0 - m, 0, ww), np.clip(gy0 - m, 0, hh)
     ex1, ey1 = np.clip(gx1 + m, 0, ww), np.clip(gy1 + m, 0, hh)
     inside = _box_sum(integral, gx0, gy0, gx1, gy1)
     around = _box_sum(integral, ex0, ey0, ex1, ey1) - inside
     ring = np.maximum((ex1 - ex0) * (ey1 - ey0) - gw * gh, 1)
-    clutter = around / ring
+    clutter = around / (255 * ring)
     edges = np.asarray(cv2.integral(page_edges(paper, p)))
     q = 2
     on_edge = _box_sum(
@@ -709,6 +710,13 @@ def find_candidates(
         lab = labels[y0:y1, x0:x1]
         members = ids[np.asarray(groups[g])]
         member = np.isin(lab, members) if len(members) > 1 else lab == members[0]
+        crop = ink[y0:y1, x0:x1]
+        # Cheapest first: most clutter that survived the group checks is too faint.
+        peak = _quantile(crop[member], p.tile_full_pct / 100)
+        if peak < p.min_contrast:
+            if trace is not None:
+                trace.append(((x0, y0, w, h), "contrast", feats(g, hi=peak)))
+            continue  # a blotch on cloth, a shadow's mottle: ink is darker than this
         mask8 = member.astype(np.uint8)
         if holes(mask8, h) > p.max_holes:
             if trace is not None:
@@ -731,13 +739,7 @@ def find_candidates(
                     trace.append(((x0, y0, w, h), why, feats(g, **surface)))
                 continue
         # Soft ink inside the (slightly grown) mask, ramped so a stroke's core is 1 as in MNIST.
-        crop = ink[y0:y1, x0:x1]
         grown = cv2.dilate(mask8, np.ones((p.tile_grow, p.tile_grow), np.uint8)).astype(bool)
-        peak = _quantile(crop[member], p.tile_full_pct / 100)
-        if peak < p.min_contrast:
-            if trace is not None:
-                trace.append(((x0, y0, w, h), "contrast", feats(g, hi=peak)))
-            continue  # a blotch on cloth, a shadow's mottle: ink is darker than this
         hi = max(peak, low + 10.0)
         lo = low * p.tile_lo
         soft = np.clip((crop.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0) * grown
@@ -762,7 +764,7 @@ def find_candidates(
     keep = not_nested(np.array(boxes, np.int64), level)
     if len(level) >= 3:
         # Far fainter than this picture's own writing: a grid line's stub, the desk's grain.
-        keep &= level >= p.min_rel_level * float(np.median(level))
+        keep &= level >= p.min_rel_level * median(levels)
     boxes = [b for b, k in zip(boxes, keep, strict=True) if k]
     tiles = [t for t, k in zip(tiles, keep, strict=True) if k]
     return Candidates(np.array(boxes, np.int32), np.stack(tiles).astype(np.float32))
