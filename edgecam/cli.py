@@ -83,7 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
         "exists and results on stdout.",
     )
     p.add_argument("--config", type=Path, help="TOML config (see systemd/edgecam.toml)")
-    p.add_argument("--source", metavar="URI", help="demo, synthetic[:DIGITS], or a video path")
+    p.add_argument(
+        "--source",
+        metavar="URI",
+        help="demo, synthetic[:DIGITS], a video path, file://, v4l2:///dev/videoN, csi://N, "
+        "rtsp://, test://PATTERN or gst:LAUNCH ! appsink (edgecam sources lists cameras)",
+    )
+    p.add_argument("--width", type=int, metavar="PX", help="frame width to ask of the camera")
+    p.add_argument("--height", type=int, metavar="PX", help="frame height to ask of the camera")
+    p.add_argument("--fps", type=float, help="frame rate to ask of the camera")
+    p.add_argument(
+        "--flip",
+        metavar="HOW",
+        help="turn the picture: clockwise, counterclockwise, rotate-180, horizontal, vertical, "
+        "upper-left-diagonal, upper-right-diagonal",
+    )
     _add_live_args(p)
     p.add_argument("--results", metavar="PATH|-", help="JSON lines of results: a file or -")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
@@ -101,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     _add_live_args(p)
     _add_backend_args(p, defaults=False)
+
+    p = sub.add_parser("sources", help="list the cameras on this machine, as --source URIs")
+    p.add_argument("--json", action="store_true", help="one JSON object per camera")
+
+    p = sub.add_parser(
+        "doctor", help="what this machine offers: GStreamer, elements, cameras, backends, jtop"
+    )
+    p.add_argument("--json", action="store_true", help="the report as one JSON object")
 
     p = sub.add_parser("config", help="check a config file")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -150,11 +172,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sources(as_json: bool) -> int:
+    from edgecam.sources.devices import list_cameras
+    from edgecam.sources.gst import available_elements
+
+    csi = "nvarguscamerasrc" in available_elements(["nvarguscamerasrc"])
+    cameras = list_cameras(csi=csi)
+    for camera in cameras:
+        if as_json:
+            print(json.dumps({"uri": camera.uri, "name": camera.name, "device": camera.device}))
+        else:
+            print(f"{camera.uri}\t{camera.name}")
+    if not cameras:
+        log.info("no cameras found (none in /sys/class/video4linux); test://smpte needs none")
+    return 0
+
+
+def _doctor(as_json: bool) -> int:
+    from edgecam.doctor import format_report, gather
+
+    report = gather()
+    print(json.dumps(report) if as_json else format_report(report), flush=True)
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "classify":
         return _classify(args.images, args.json, args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command in ("sources", "doctor"):
+        return _sources(args.json) if args.command == "sources" else _doctor(args.json)
     if args.command == "config":
         from edgecam.config import check_file
 

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     extra: dict[str, object] = {}
     if args.source is not None:
         extra["camera.source"] = args.source
+    for key in ("width", "height", "fps", "flip"):
+        if getattr(args, key) is not None:
+            extra[f"camera.{key}"] = getattr(args, key)
     if args.config is None:
         # The embedded default: the demo as a live camera, a window if a screen exists,
         # results on stdout.

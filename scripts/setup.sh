@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Set up edgecam on a fresh Debian/Ubuntu/JetPack machine: system packages with apt when run
 # as root, then the Python environment in .venv. Safe to run again: it skips what is done.
-#   scripts/setup.sh            runtime only (numpy, OpenCV, LiteRT, pydantic)
+#   scripts/setup.sh            runtime (numpy, OpenCV, LiteRT, pydantic, GStreamer + PyGObject)
 #   scripts/setup.sh train,dev  plus TensorFlow + converters (train) and pytest/ruff/mypy (dev)
+# PyGObject (the gst extra) is always tried, but it is compiled here against the system's GLib:
+# if it cannot be built, setup says so in one line and goes on, and edgecam captures files and
+# V4L2 cameras with OpenCV instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +13,18 @@ extras="${1:-}"
 python="${PYTHON:-python3}"
 # venv/pip for the interpreter, and the shared libraries the opencv-python wheel links to.
 apt_packages="python3-venv python3-pip libgl1 libglib2.0-0"
+# Cameras are read through GStreamer (JetPack ships it with NVIDIA's plugins; apt adds only what
+# is missing): the runtime and plugins for V4L2, files, RTSP and H.264/JPEG, their
+# introspection data, and what PyGObject needs to compile in the venv.
+apt_packages="$apt_packages gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gir1.2-gstreamer-1.0
+    gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config python3-dev gcc
+    libc6-dev"
 # The tests open a real overlay window on a virtual X server, under a window manager (the
 # OpenCV wheel's Qt may never paint a window that no window manager maps).
 case ",$extras," in
-    *,dev,*) apt_packages="$apt_packages xvfb xauth openbox" ;;
+    # The GStreamer tests serve RTSP on loopback with gst-rtsp-server.
+    *,dev,*) apt_packages="$apt_packages xvfb xauth openbox gir1.2-gst-rtsp-server-1.0" ;;
 esac
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -64,4 +75,21 @@ if [ ! -f "$stamp" ] || ! grep -qxF -- "$want" "$stamp"; then
         exit 1
     fi
     echo "$want" >>"$stamp"
+fi
+
+# PyGObject for GStreamer capture: tried again only when pyproject.toml or the system's
+# introspection library changes, so a box that cannot build it does not retry on every start.
+if ! .venv/bin/python -c 'import gi' >/dev/null 2>&1; then
+    gst_stamp=".venv/.edgecam-gst-tried"
+    gst_want="$(sha256sum <pyproject.toml | cut -c1-16) \
+$({ pkg-config --modversion gobject-introspection-1.0 cairo 2>/dev/null || true; } | tr '\n' ' ')"
+    if [ ! -f "$gst_stamp" ] || ! grep -qxF -- "$gst_want" "$gst_stamp"; then
+        say "building PyGObject (GStreamer capture) into .venv"
+        log=.venv/pip-gst.log
+        if ! .venv/bin/python -m pip install -e ".[gst]" >"$log" 2>&1; then
+            echo "$gst_want" >"$gst_stamp"
+            say "PyGObject did not build (log: $log): edgecam will read files and V4L2 cameras" \
+                "with OpenCV; for csi://, rtsp:// and test:// run scripts/setup.sh as root"
+        fi
+    fi
 fi

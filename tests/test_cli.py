@@ -218,7 +218,10 @@ def test_config_check_accepts_the_example_and_names_the_line_of_a_bad_key(
     ("args", "needles"),
     [
         (["replay", "/no/such/video.mp4"], ["/no/such/video.mp4", "not found"]),
-        (["run", "--source", "rtsp://u:secret@cam/1"], ["rtsp", "u:***@"]),
+        (["run", "--source", "rtsp://u:secret@/1"], ["rtsp", "u:***@", "host"]),
+        (["run", "--source", "v4l2:///dev/video99"], ["/dev/video99", "edgecam sources"]),
+        (["run", "--source", "test://ball", "--flip", "sideways"], ["camera.flip", "sideways"]),
+        (["run", "--source", "test://ball", "--width", "640"], ["width and height go together"]),
         (["run", "--max-frames", "0"], ["max_frames"]),
         (["run", "--results", "/no/such/dir/out.jsonl"], ["/no/such/dir/out.jsonl"]),
     ],

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgecam.sources import DEMO_VIDEO, open_source, redact
+from edgecam.sources import DEMO_VIDEO, gst, open_source, redact
 from edgecam.sources.base import Source, SourceError
 from edgecam.sources.synthetic import SyntheticSource
 from edgecam.sources.video import VideoFileSource
@@ -90,8 +90,10 @@ def test_the_synthetic_camera_knows_its_truth() -> None:
 
 def test_uris_name_their_sources(video: Path) -> None:
     assert isinstance(open_source(str(video)), VideoFileSource)
-    from_uri = open_source(video.as_uri())
-    assert isinstance(from_uri, VideoFileSource) and not from_uri.live
+    from_uri = open_source(video.as_uri())  # file:// goes through GStreamer where it exists
+    kind = "VideoFileSource" if gst.unavailable() else "GstSource"
+    assert type(from_uri).__name__ == kind and not from_uri.live
+    from_uri.close()
     synthetic = open_source("synthetic:12,345")
     assert isinstance(synthetic, SyntheticSource) and synthetic.live
     assert synthetic.truth(0)[1].tolist() == [1, 2, 3, 4, 5]
@@ -103,7 +105,7 @@ def test_uris_name_their_sources(video: Path) -> None:
 @pytest.mark.parametrize(
     ("uri", "needles"),
     [
-        ("rtsp://admin:hunter2@10.0.0.5/stream", ["rtsp", "admin:***@", "GStreamer"]),
+        ("rtsp://admin:hunter2@/stream", ["rtsp", "admin:***@", "host"]),
         ("", ["empty source"]),
         ("synthetic:12a", ["digits"]),
         ("ftp://host/clip.mp4", ["unknown scheme"]),

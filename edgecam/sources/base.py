@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
 
 from edgecam.errors import UserError
 from edgecam.types import Frame
@@ -11,6 +13,53 @@ from edgecam.types import Frame
 
 class SourceError(UserError):
     """A source cannot be opened or has failed for good; the message names it and the fix."""
+
+
+def redact(text: str) -> str:
+    """A URI (or a message or launch string quoting one) with any password hidden, fit for
+    a log line."""
+    return re.sub(r"(//[^/@:\s]*):[^/@\s]*@", r"\1:***@", text)
+
+
+Flip = Literal[
+    "none",
+    "clockwise",
+    "counterclockwise",
+    "rotate-180",
+    "horizontal",
+    "vertical",
+    "upper-left-diagonal",
+    "upper-right-diagonal",
+]
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """What the user asks of a camera: ``None`` leaves each to the device (or the file)."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    flip: Flip = "none"
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """How a live source comes back after it ends, fails or stalls.
+
+    A lost stream is rebuilt after ``initial_s``, doubling per failed try up to ``max_s``;
+    ``stall_s`` without a frame while playing, or ``open_s`` before the first frame of a
+    (re)built stream, counts as lost.
+    """
+
+    stall_s: float = 2.0
+    open_s: float = 10.0
+    initial_s: float = 0.25
+    max_s: float = 2.0
+
+    def delay(self, failures: int) -> float:
+        """The wait before try number ``failures`` (1-based) after a loss."""
+        return float(min(self.max_s, self.initial_s * 2 ** max(0, failures - 1)))
 
 
 class FramePacer:
