@@ -59,11 +59,18 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
     )
     motion = MotionParams(
         keyframe_interval=config.pipeline.keyframe_interval,
+        max_interval=config.pipeline.max_keyframe_interval,
         change_threshold=config.pipeline.change_threshold,
     )
     processor = FrameProcessor(reader, camera=cam.id, tracker=tracker, motion=motion)
     source = open_source(
-        cam.source, camera_id=cam.id, realtime=cam.realtime, loop=cam.loop, live=extras.live
+        cam.source,
+        camera_id=cam.id,
+        realtime=cam.realtime,
+        loop=cam.loop,
+        live=extras.live,
+        options=cam.capture_options(),
+        recovery=cam.recovery(),
     )
     sinks: list[Sink] = []
     try:
@@ -75,11 +82,10 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         raise
     sinks.extend(extras.sinks)
     log.info(
-        "camera %s: %s (%dx%d, %s), backend %s, sinks %s",
+        "camera %s: %s (%s, %s), backend %s, sinks %s",
         cam.id,
         redact(cam.source),
-        source.width,
-        source.height,
+        f"{source.width}x{source.height}" if source.width else "size from its first frame",
         "live: freshest frame" if source.live else "every frame",
         backend.name,
         ", ".join(s.name for s in sinks) or "none",

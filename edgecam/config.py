@@ -28,10 +28,12 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from edgecam.errors import UserError
+from edgecam.sources.base import CaptureOptions, Flip, Recovery
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,11 +90,65 @@ class CameraConfig(_Section):
     source: str = Field(
         default="demo",
         min_length=1,
-        description='where frames come from: "demo", "synthetic", a file path or file:// URI',
+        description='where frames come from: "demo", "synthetic", a video path, file://, '
+        "v4l2:///dev/videoN, csi://N, rtsp://, test://PATTERN or gst:LAUNCH ! appsink",
     )
     loop: bool = Field(default=False, description="restart a file source at its end")
     realtime: bool = Field(
         default=True, description="pace a file at its own frame rate, as if live"
+    )
+    width: int | None = Field(
+        default=None,
+        ge=16,
+        le=8192,
+        description="frame width (px) to ask of the camera, or to scale to; None: its own",
+    )
+    height: int | None = Field(
+        default=None,
+        ge=16,
+        le=8192,
+        description="frame height (px) to ask of the camera, or to scale to; None: its own",
+    )
+    fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="frame rate to ask of the camera (files and RTSP drop to it); None: its own",
+    )
+    flip: Flip = Field(
+        default="none",
+        description="turn the picture: none, clockwise, counterclockwise, rotate-180, "
+        "horizontal, vertical, upper-left-diagonal or upper-right-diagonal",
+    )
+    stall_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="seconds without a frame before a playing live source is rebuilt",
+    )
+    open_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="seconds a (re)built live source may take to give its first frame",
+    )
+    reconnect_initial: float = Field(
+        default=0.25,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="seconds before the first try to rebuild a lost live source; each failed "
+        "try doubles it",
+    )
+    reconnect_max: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="longest wait (s) between tries to rebuild a lost live source",
     )
 
     @field_validator("id")
@@ -103,6 +159,25 @@ class CameraConfig(_Section):
                 "camera_id", "must be 1-64 letters, digits, '_' or '-', as it names topics"
             )
         return value
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> CameraConfig:
+        if (self.width is None) != (self.height is None):
+            raise ValueError("width and height go together: set both or neither")
+        if self.reconnect_max < self.reconnect_initial:
+            raise ValueError("reconnect_max must be at least reconnect_initial")
+        return self
+
+    def capture_options(self) -> CaptureOptions:
+        return CaptureOptions(width=self.width, height=self.height, fps=self.fps, flip=self.flip)
+
+    def recovery(self) -> Recovery:
+        return Recovery(
+            stall_s=self.stall_timeout,
+            open_s=self.open_timeout,
+            initial_s=self.reconnect_initial,
+            max_s=self.reconnect_max,
+        )
 
 
 class BackendConfig(_Section):
@@ -154,7 +229,14 @@ class PipelineConfig(_Section):
     keyframe_interval: int = Field(
         default=8,
         ge=1,
-        description="most frames between two full reads while the view is steady; 1 reads all",
+        description="frames between two full reads of a view that just changed or moved; "
+        "1 reads every frame",
+    )
+    max_keyframe_interval: int = Field(
+        default=32,
+        ge=1,
+        description="most frames between two full reads of a steady view: the interval "
+        "doubles, up to this, each time a read finds the same reading",
     )
     change_threshold: float = Field(
         default=6.0,
@@ -314,7 +396,9 @@ def _describe(error: ErrorDetails) -> str:
         message = f"must be a table, like [{_dotted(loc)}]"
     else:
         message = error["msg"].removeprefix("Value error, ")
-    if "input" in error and not any(word in _dotted(loc) for word in _SECRET_WORDS):
+    # A whole table as the input means a check across its keys: their values say nothing.
+    shown = "input" in error and not isinstance(error["input"], dict)
+    if shown and not any(word in _dotted(loc) for word in _SECRET_WORDS):
         message += f" (got {_show(error['input'])})"
     return message
 

@@ -102,6 +102,11 @@ def test_the_example_file_lists_every_key(key: str) -> None:
         ('[results]\njsonl = ""', {"results.jsonl": ""}),
         ('[log]\nlevel = "WARNING"', {"log.level": "warning"}),
         ("[tracking]\niou = 1.0\nmax_missed = 0", {"tracking.iou": 1.0}),
+        (
+            '[camera]\nsource = "csi://0"\nwidth = 1920\nheight = 1080\nfps = 30\n'
+            'flip = "rotate-180"',
+            {"camera.width": 1920, "camera.fps": 30.0, "camera.flip": "rotate-180"},
+        ),
     ],
 )
 def test_valid_values_are_read(tmp_path: Path, text: str, expected: dict[str, object]) -> None:
@@ -117,7 +122,7 @@ def test_valid_values_are_read(tmp_path: Path, text: str, expected: dict[str, ob
 
 # --- validation errors name the file, line and dotted key -------------------------------------
 
-KNOWN_PIPELINE = "(known: change_threshold, keyframe_interval, max_frames)"
+KNOWN_PIPELINE = "(known: change_threshold, keyframe_interval, max_frames, max_keyframe_interval)"
 KNOWN_SECTIONS = "(known: backend, camera, display, log, pipeline, reader, results, tracking)"
 
 
@@ -135,7 +140,7 @@ KNOWN_SECTIONS = "(known: backend, camera, display, log, pipeline, reader, resul
             '[camera]\nid = "a"\n\npipelin.max_frames = 3\n',
             4,
             "camera.pipelin",
-            ["unknown key", "(known: id, loop, realtime, source)"],
+            ["unknown key", "(known: flip, fps, height, id, loop, open_timeout, realtime, "],
             id="unknown-dotted-key-in-table",
         ),
         pytest.param(
@@ -263,6 +268,34 @@ KNOWN_SECTIONS = "(known: backend, camera, display, log, pipeline, reader, resul
             "log.level",
             ["'debug', 'info', 'warning' or 'error'"],
             id="log-level",
+        ),
+        pytest.param(
+            "[camera]\nwidth = 1280\n",
+            1,
+            "camera",
+            ["width and height go together"],
+            id="width-without-height",
+        ),
+        pytest.param(
+            '[camera]\nflip = "sideways"\n',
+            2,
+            "camera.flip",
+            ["'clockwise'", "'upper-right-diagonal'", '(got "sideways")'],
+            id="unknown-flip",
+        ),
+        pytest.param(
+            "[camera]\nreconnect_initial = 5.0\nreconnect_max = 1.0\n",
+            1,
+            "camera",
+            ["reconnect_max must be at least reconnect_initial"],
+            id="backoff-cap-below-start",
+        ),
+        pytest.param(
+            "[camera]\nstall_timeout = 0\n",
+            2,
+            "camera.stall_timeout",
+            ["greater than 0"],
+            id="stall-timeout-zero",
         ),
     ],
 )

@@ -145,7 +145,8 @@ class MotionGate:
         """The oldest outstanding full read is done. ``confirmed``: it was an interval read
         that found the reading unchanged, so the view may wait longer for the next one."""
         base = self.params.keyframe_interval
-        longest = max(base, self.params.max_interval)
+        # An interval of 1 asks for every frame to be read: it never grows.
+        longest = max(base, self.params.max_interval) if base > 1 else 1
         with self._cond:
             self.interval = min(2 * self.interval, longest) if confirmed else base
             self._confirmed += 1
