@@ -14,6 +14,7 @@ from edgecam.pipeline import Pipeline
 from edgecam.processor import FrameProcessor
 from edgecam.sinks.base import Sink
 from edgecam.sources import open_source, redact
+from edgecam.telemetry import Telemetry, TelemetrySink
 from edgecam.tracking import Tracker
 from edgecam.vision.motion import MotionParams
 
@@ -72,9 +73,10 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         options=cam.capture_options(),
         recovery=cam.recovery(),
     )
-    sinks: list[Sink] = []
+    telemetry = Telemetry(cam.id)
+    sinks: list[Sink] = [TelemetrySink(telemetry)]
     try:
-        sinks.extend(_config_sinks(config, source.fps))
+        sinks.extend(_config_sinks(config, source.fps, telemetry))
     except Exception:
         for s in sinks:
             s.close()
@@ -88,12 +90,15 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         f"{source.width}x{source.height}" if source.width else "size from its first frame",
         "live: freshest frame" if source.live else "every frame",
         backend.name,
-        ", ".join(s.name for s in sinks) or "none",
+        ", ".join(s.name for s in sinks[1:]) or "none",
     )
-    return Pipeline(source, processor, sinks, max_frames=config.pipeline.max_frames)
+    pipeline = Pipeline(
+        source, processor, sinks, max_frames=config.pipeline.max_frames, telemetry=telemetry
+    )
+    return pipeline
 
 
-def _config_sinks(config: Config, fps: float) -> list[Sink]:
+def _config_sinks(config: Config, fps: float, telemetry: Telemetry) -> list[Sink]:
     from edgecam.sinks.jsonl import JsonlSink
 
     sinks: list[Sink] = []

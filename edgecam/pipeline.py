@@ -27,6 +27,7 @@ import numpy.typing as npt
 from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut, Sink
 from edgecam.sources.base import Source
+from edgecam.telemetry import Telemetry
 from edgecam.types import Frame
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ class Pipeline:
         tick: Callable[[], None] | None = None,
         tick_s: float = 1.0,
         shutdown_s: float = 1.5,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.source = source
         self.processor = processor
@@ -154,6 +156,7 @@ class Pipeline:
         self.fanout = FanOut(self.sinks)
         self.max_frames = max_frames
         self.tick = tick  # periodic work off the frame path: watchdog ping, thermal sampling
+        self.telemetry = telemetry  # live counters for /metrics and MQTT stats, fed each tick
         self.tick_s = tick_s
         self.shutdown_s = shutdown_s
         self.stop = threading.Event()
@@ -200,9 +203,9 @@ class Pipeline:
                 except queue.Empty:
                     item = None
                 now = time.monotonic()
-                if self.tick is not None and now >= next_tick:
+                if now >= next_tick:
                     next_tick = now + self.tick_s
-                    self.tick()
+                    self._tick()
                 if item is None:
                     continue
                 if item is _END:
@@ -231,6 +234,15 @@ class Pipeline:
         st.processed += 1
         st.last_result_mono = time.monotonic()
         st.latency.add(result.latency_ms)
+
+    def _tick(self) -> None:
+        if self.telemetry is not None:
+            self.telemetry.tick(
+                dropped=self._buffer.dropped,
+                sink_failures={n: st.failures for n, st in self.fanout.stats.items()},
+            )
+        if self.tick is not None:
+            self.tick()
 
     def _stopper(self) -> str:
         return next((s.name for s in self.sinks if getattr(s, "stop_requested", False)), "?")
