@@ -30,11 +30,10 @@ def normalise_digit(ink: npt.NDArray[np.generic], *, threshold: float = 0.0) -> 
         raise ValueError(f"ink must be 2-D, got shape {img.shape}")
     if np.issubdtype(np.asarray(ink).dtype, np.integer):
         img = img / 255.0
-    ys, xs = np.nonzero(img > threshold)
-    if len(ys) == 0:
+    x0, y0, w, h = cv2.boundingRect((img > threshold).view(np.uint8))
+    if w == 0 or h == 0:
         return np.zeros((TILE, TILE), np.float32)
-    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    h, w = crop.shape
+    crop = img[y0 : y0 + h, x0 : x0 + w]
     scale = BOX / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
