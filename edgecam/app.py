@@ -126,4 +126,35 @@ def _config_sinks(config: Config, fps: float, telemetry: Telemetry) -> list[Sink
                 overlay=Overlay.default(status_bar=shown.status_bar),
             )
         )
+    if config.mqtt.url is not None:
+        from edgecam.sinks.mqtt import open_mqtt_sink
+
+        try:
+            sinks.append(open_mqtt_sink(config.mqtt, camera=config.camera.id, telemetry=telemetry))
+        except Exception:
+            for sink in sinks:  # the caller only closes what it was given
+                sink.close()
+            raise
+    if (port := config.http.port) is not None:
+        from edgecam.overlay import Overlay
+        from edgecam.sinks.http import HttpSink, read_token
+
+        web = config.http
+        try:
+            sinks.append(
+                HttpSink(
+                    telemetry,
+                    host=web.host,
+                    port=port,
+                    token=read_token(web.token_file, web.token_credential),
+                    stream_fps=web.stream_fps,
+                    jpeg_quality=web.jpeg_quality,
+                    health_window_s=web.health_window_s,
+                    overlay=Overlay.default(status_bar=shown.status_bar),
+                )
+            )
+        except Exception:
+            for sink in sinks:  # bound before any frame: a port in use fails here, cleanly
+                sink.close()
+            raise
     return sinks

@@ -55,6 +55,18 @@ def _add_live_args(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="most frames between full reads of a steady view (1: read every frame)",
     )
+    parser.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish results to this broker: mqtt[s]://[user@]host[:port] (the password only "
+        "from the config's mqtt.password_file or password_credential)",
+    )
+    parser.add_argument(
+        "--http",
+        metavar="[HOST:]PORT",
+        help="serve the live page, /metrics and /healthz on PORT (127.0.0.1 unless HOST is "
+        "given; 0.0.0.0 for every interface, with a token in the config)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

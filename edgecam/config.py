@@ -46,7 +46,9 @@ __all__ = [
     "Config",
     "ConfigError",
     "DisplayConfig",
+    "HttpConfig",
     "LogConfig",
+    "MqttConfig",
     "PipelineConfig",
     "ReaderConfig",
     "ResultsConfig",
@@ -281,6 +283,209 @@ class LogConfig(_Section):
         return value.lower() if isinstance(value, str) else value
 
 
+_TOPIC_LEVELS = re.compile(r"[^#+/\x00]+(/[^#+/\x00]+)*")
+_DEVICE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_CREDENTIAL = re.compile(r"[A-Za-z0-9_.:-]{1,255}")
+
+
+class MqttConfig(_Section):
+    url: str | None = Field(
+        default=None,
+        description="broker as mqtt://[user@]host[:port] (1883) or mqtts://[user@]host[:port] "
+        "(TLS, 8883); never a password; None: MQTT off",
+    )
+    device: str | None = Field(
+        default=None, description="names this device in topics; None: the hostname"
+    )
+    topic_prefix: str = Field(
+        default="edgecam", description="first topic level(s): <prefix>/<device>/..."
+    )
+    qos: int = Field(default=1, ge=0, le=2, description="MQTT QoS of results and state: 0, 1 or 2")
+    publish: Literal["every_frame", "on_change"] = Field(
+        default="every_frame",
+        description="publish a result every frame, or only when the stable reading (text) changes",
+    )
+    stats_interval: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="seconds between two messages on <prefix>/<device>/stats",
+    )
+    keepalive: int = Field(
+        default=30,
+        ge=1,
+        le=65535,
+        description="seconds between keep-alive pings; the broker says offline (the last will) "
+        "about 1.5 times this after the daemon dies without closing its connection",
+    )
+    username: str | None = Field(
+        default=None, description="user name for the broker (a user@ in url wins)"
+    )
+    password_file: _OptionalPath = Field(
+        default=None, description="file holding the broker password (one line)"
+    )
+    password_credential: str | None = Field(
+        default=None,
+        description="name of a systemd credential (LoadCredential=) holding the password",
+    )
+    tls: bool = Field(default=False, description="use TLS even with mqtt:// (mqtts:// always does)")
+    ca_file: _OptionalPath = Field(
+        default=None, description="CA certificates (PEM) to trust; None: the system's"
+    )
+    cert_file: _OptionalPath = Field(
+        default=None, description="client certificate (PEM) for brokers that ask for one"
+    )
+    key_file: _OptionalPath = Field(default=None, description="the client certificate's key (PEM)")
+    tls_insecure: bool = Field(
+        default=False,
+        description="accept any certificate and host name (UNSAFE: self-signed test brokers only)",
+    )
+    outbox_path: _OptionalPath = Field(
+        default=None,
+        description="SQLite file where results wait for the broker; None: "
+        "$STATE_DIRECTORY/mqtt-outbox-<camera>.sqlite, else ~/.local/state/edgecam/",
+    )
+    outbox_max: int = Field(default=100_000, ge=10, description="most results the outbox holds")
+    outbox_policy: Literal["drop_oldest", "drop_newest"] = Field(
+        default="drop_oldest",
+        description="what a full outbox drops (and counts): the oldest waiting results or new ones",
+    )
+    reconnect_min: int = Field(
+        default=1, ge=1, le=3600, description="seconds before the first reconnection try"
+    )
+    reconnect_max: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="longest wait (s) between reconnection tries; each failed try doubles it",
+    )
+    flush_timeout: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        allow_inf_nan=False,
+        description="seconds a stopping daemon spends delivering the outbox; the rest stays on "
+        "disk for the next start",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        from edgecam.sinks.mqtt import parse_url
+
+        if value is not None:
+            parse_url(value)  # ValueError: pydantic reports it; the value is shown redacted
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str | None) -> str | None:
+        if value is not None and not _DEVICE.fullmatch(value):
+            raise PydanticCustomError(
+                "device", "must be 1-64 letters, digits, '.', '_' or '-', as it names topics"
+            )
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not _TOPIC_LEVELS.fullmatch(value):
+            raise PydanticCustomError(
+                "topic_prefix",
+                "must be topic levels without '+', '#', empty levels or a leading or trailing '/'",
+            )
+        return value
+
+    @field_validator("password_credential")
+    @classmethod
+    def _check_credential(cls, value: str | None) -> str | None:
+        if value is not None and not _CREDENTIAL.fullmatch(value):
+            raise PydanticCustomError(
+                "credential", "must be a systemd credential name (letters, digits, . _ - :)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_together(self) -> MqttConfig:
+        if self.password_file is not None and self.password_credential is not None:
+            raise ValueError("password_file and password_credential: give one, not both")
+        from edgecam.sinks.mqtt import parse_url
+
+        address = parse_url(self.url) if self.url is not None else None
+        has_password = self.password_file is not None or self.password_credential is not None
+        if has_password and not ((address and address.username) or self.username):
+            raise ValueError("a password needs a user: set username or put user@ in url")
+        tls = self.tls or bool(address and address.tls)
+        tls_keys = ("ca_file", "cert_file", "key_file", "tls_insecure")
+        if not tls and any(getattr(self, k) for k in tls_keys):
+            raise ValueError(
+                "ca_file, cert_file, key_file and tls_insecure need TLS: use mqtts:// or tls = true"
+            )
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file needs cert_file")
+        if self.reconnect_max < self.reconnect_min:
+            raise ValueError("reconnect_max must be at least reconnect_min")
+        return self
+
+
+class HttpConfig(_Section):
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every "
+        "interface: set a token) or one interface's address",
+    )
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="TCP port of the live page, /metrics and /healthz; 0 picks a free one "
+        "(logged); None: HTTP off",
+    )
+    token_file: _OptionalPath = Field(
+        default=None,
+        description="file holding a bearer token every route but /healthz then requires",
+    )
+    token_credential: str | None = Field(
+        default=None,
+        description="name of a systemd credential (LoadCredential=) holding the bearer token",
+    )
+    stream_fps: float = Field(
+        default=15.0,
+        gt=0,
+        le=120,
+        allow_inf_nan=False,
+        description="most overlay pictures a second /stream.mjpg sends (encoded once for all "
+        "clients, only while one watches)",
+    )
+    jpeg_quality: int = Field(
+        default=80, ge=1, le=100, description="JPEG quality of /stream.mjpg, 1-100"
+    )
+    health_window_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="/healthz answers 200 only while the last result is at most this old (s)",
+    )
+
+    @field_validator("token_credential")
+    @classmethod
+    def _check_credential(cls, value: str | None) -> str | None:
+        if value is not None and not _CREDENTIAL.fullmatch(value):
+            raise PydanticCustomError(
+                "credential", "must be a systemd credential name (letters, digits, . _ - :)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_token(self) -> HttpConfig:
+        if self.token_file is not None and self.token_credential is not None:
+            raise ValueError("token_file and token_credential: give one, not both")
+        return self
+
+
 class Config(_Section):
     """Everything the daemon reads from its file; every section has defaults."""
 
@@ -296,6 +501,12 @@ class Config(_Section):
     display: DisplayConfig = Field(default_factory=DisplayConfig, description="the overlay")
     results: ResultsConfig = Field(default_factory=ResultsConfig, description="where results go")
     log: LogConfig = Field(default_factory=LogConfig, description="logging")
+    mqtt: MqttConfig = Field(
+        default_factory=MqttConfig, description="publishing results to an MQTT broker"
+    )
+    http: HttpConfig = Field(
+        default_factory=HttpConfig, description="the live page, metrics and health over HTTP"
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -399,7 +610,7 @@ def _describe(error: ErrorDetails) -> str:
     # A whole table as the input means a check across its keys: their values say nothing.
     shown = "input" in error and not isinstance(error["input"], dict)
     if shown and not any(word in _dotted(loc) for word in _SECRET_WORDS):
-        message += f" (got {_show(error['input'])})"
+        message += f" (got {_redact(_show(error['input']))})"
     return message
 
 

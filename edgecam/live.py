@@ -33,8 +33,16 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "pipeline.keyframe_interval": args.keyframe_interval,
         "pipeline.max_frames": args.max_frames,
         "results.jsonl": args.results,
+        "mqtt.url": args.mqtt,
     }
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
+    given = {k: (str(v) if isinstance(v, Path) else v) for k, v in flags.items() if v is not None}
+    if args.http is not None:
+        from edgecam.sinks.http import parse_listen
+
+        host, given["http.port"] = parse_listen(args.http)
+        if host is not None:
+            given["http.host"] = host
+    return given
 
 
 def display_exists() -> bool:

@@ -75,6 +75,14 @@ class Telemetry:
         self.outbox_depth = Gauge(
             "edgecam_mqtt_outbox_depth", "Results waiting in the MQTT outbox", registry=r
         )
+        self.outbox_dropped = Counter(
+            "edgecam_mqtt_outbox_dropped",
+            "Results the MQTT outbox dropped past its bound (mqtt.outbox_policy)",
+            registry=r,
+        )
+        self.mqtt_connected = Gauge(
+            "edgecam_mqtt_connected", "1 while connected to the MQTT broker", registry=r
+        )
         self.sink_failures = Counter(
             "edgecam_sink_failures", "Results a sink failed to take", ["sink"], registry=r
         )

@@ -21,10 +21,13 @@ apt_packages="$apt_packages gstreamer1.0-tools gstreamer1.0-plugins-base gstream
     gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev pkg-config python3-dev gcc
     libc6-dev"
 # The tests open a real overlay window on a virtual X server, under a window manager (the
-# OpenCV wheel's Qt may never paint a window that no window manager maps).
+# OpenCV wheel's Qt may never paint a window that no window manager maps), and the live web
+# page in Debian's headless Chromium, driven through its chromedriver by Selenium.
 case ",$extras," in
-    # The GStreamer tests serve RTSP on loopback with gst-rtsp-server.
-    *,dev,*) apt_packages="$apt_packages xvfb xauth openbox gir1.2-gst-rtsp-server-1.0" ;;
+    # The GStreamer tests serve RTSP on loopback with gst-rtsp-server; the MQTT tests run a
+    # mosquitto broker on loopback (the daemon itself talks to the user's broker).
+    *,dev,*) apt_packages="$apt_packages xvfb xauth openbox gir1.2-gst-rtsp-server-1.0
+        mosquitto chromium chromium-driver" ;;
 esac
 
 say() { printf 'setup: %s\n' "$*" >&2; }
