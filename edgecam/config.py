@@ -288,6 +288,15 @@ _DEVICE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CREDENTIAL = re.compile(r"[A-Za-z0-9_.:-]{1,255}")
 
 
+def _credential_name(value: str | None) -> str | None:
+    """A systemd credential's name (``LoadCredential=NAME:...``), checked for both sinks."""
+    if value is not None and not _CREDENTIAL.fullmatch(value):
+        raise PydanticCustomError(
+            "credential", "must be a systemd credential name (letters, digits, . _ - :)"
+        )
+    return value
+
+
 class MqttConfig(_Section):
     url: str | None = Field(
         default=None,
@@ -397,14 +406,7 @@ class MqttConfig(_Section):
             )
         return value
 
-    @field_validator("password_credential")
-    @classmethod
-    def _check_credential(cls, value: str | None) -> str | None:
-        if value is not None and not _CREDENTIAL.fullmatch(value):
-            raise PydanticCustomError(
-                "credential", "must be a systemd credential name (letters, digits, . _ - :)"
-            )
-        return value
+    _check_credential = field_validator("password_credential")(_credential_name)
 
     @model_validator(mode="after")
     def _check_together(self) -> MqttConfig:
@@ -470,14 +472,7 @@ class HttpConfig(_Section):
         description="/healthz answers 200 only while the last result is at most this old (s)",
     )
 
-    @field_validator("token_credential")
-    @classmethod
-    def _check_credential(cls, value: str | None) -> str | None:
-        if value is not None and not _CREDENTIAL.fullmatch(value):
-            raise PydanticCustomError(
-                "credential", "must be a systemd credential name (letters, digits, . _ - :)"
-            )
-        return value
+    _check_credential = field_validator("token_credential")(_credential_name)
 
     @model_validator(mode="after")
     def _check_token(self) -> HttpConfig:

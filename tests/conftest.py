@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import signal
 import struct
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -56,3 +59,11 @@ def write_idx(
     (directory / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(head + images.tobytes()))
     head = struct.pack(">HBBI", 0, 8, 1, n)
     (directory / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(head + labels.tobytes()))
+
+
+def sigterm(proc: subprocess.Popen[str]) -> tuple[float, str]:
+    """SIGTERM a running ``edgecam``; how long it took to exit, and its stderr."""
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=10)
+    return time.monotonic() - t0, stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from tests.conftest import ROOT, write_idx
+from tests.conftest import ROOT, sigterm, write_idx
 
 EDGECAM = str(Path(sys.executable).parent / "edgecam")
 Digits = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
@@ -182,10 +181,7 @@ def test_sigterm_stops_the_daemon_fast_and_every_result_is_complete(tmp_path: Pa
             if out.exists() and out.read_text().count("\n") >= 10:
                 break
             time.sleep(0.05)
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=10)
-        took = time.monotonic() - t0
+        took, stderr = sigterm(proc)
     finally:
         proc.kill()
     assert proc.returncode == 0, stderr

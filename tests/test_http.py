@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from edgecam.sources.synthetic import SyntheticSource
 from edgecam.telemetry import Telemetry, TelemetrySink
 from edgecam.types import Detections, Frame, Result
 from edgecam.vision.reader import DigitReader
+from tests.conftest import sigterm
 from tests.test_cli import EDGECAM, assert_one_line_error
 
 TOKEN = "s3cret-Token-42"
@@ -430,7 +430,7 @@ def test_the_token_comes_from_a_file_or_a_systemd_credential(tmp_path: Path) -> 
     ("content", "credential", "environ", "needle"),
     [
         (None, None, {}, "not found"),
-        ("", None, {}, "one token"),
+        ("", None, {}, "is empty"),
         ("two words", None, {}, "one token"),
         (TOKEN, "token", {}, "CREDENTIALS_DIRECTORY"),
         (None, "token", {"CREDENTIALS_DIRECTORY": "/nonexistent"}, "not found"),
@@ -551,10 +551,7 @@ def test_edgecam_run_serves_the_config_token_and_the_flag_port_until_sigterm(
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         assert get(url + "api/v1/latest", bearer).json()["text"] == READING
         # and SIGTERM still stops it quickly
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=10)
-        took = time.monotonic() - t0
+        took, stderr = sigterm(proc)
     finally:
         proc.kill()
     assert proc.returncode == 0, stderr

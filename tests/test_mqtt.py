@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from edgecam.sinks.mqtt import (
 from edgecam.sinks.outbox import Outbox, OutboxError, default_path
 from edgecam.telemetry import Telemetry
 from edgecam.types import Detections, Frame, Result
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sigterm
 
 EDGECAM = str(Path(sys.executable).parent / "edgecam")
 DEMO = ROOT / "edgecam" / "data" / "demo.mp4"
@@ -443,13 +442,6 @@ def start_daemon(config: Path, url: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def sigterm(proc: subprocess.Popen[str]) -> tuple[float, str]:
-    t0 = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=10)
-    return time.monotonic() - t0, stderr
 
 
 @pytest.mark.slow

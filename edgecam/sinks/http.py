@@ -30,7 +30,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -46,6 +45,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from edgecam.errors import UserError
 from edgecam.overlay import Overlay
+from edgecam.secrets import read_secret
 from edgecam.telemetry import Telemetry
 from edgecam.types import Frame, Result
 
@@ -95,31 +95,10 @@ def read_token(
 
     Messages name the file, never its content.
     """
-    if token_file is None and credential is None:
-        return None
-    if credential is not None:
-        folder = (os.environ if environ is None else environ).get("CREDENTIALS_DIRECTORY")
-        if not folder:
-            raise HttpError(
-                f"http.token_credential {credential!r}: $CREDENTIALS_DIRECTORY is not set; "
-                "systemd sets it for LoadCredential= (else use http.token_file)"
-            )
-        path, key = Path(folder) / credential, "http.token_credential"
-    else:
-        assert token_file is not None
-        path, key = token_file, "http.token_file"
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise HttpError(
-            f"{key}: {path} not found: write the token to it, or drop the key"
-        ) from None
-    except OSError as exc:
-        raise HttpError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise HttpError(f"{key}: {path} is not UTF-8 text") from None
-    if not token or any(c.isspace() for c in token):
-        raise HttpError(f"{key}: {path} must hold one token: no spaces, not empty")
+    keys = ("http.token_file", "http.token_credential")
+    token = read_secret(token_file, credential, keys=keys, error=HttpError, env=environ)
+    if token is not None and (token != token.strip() or any(c.isspace() for c in token)):
+        raise HttpError(f"{keys[1] if credential else keys[0]}: must hold one token, no spaces")
     return token
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import socket
 import ssl
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from edgecam.errors import UserError
+from edgecam.secrets import read_secret
 from edgecam.sinks.outbox import Outbox, Policy, writable_default
 from edgecam.types import Frame, Result, iso_utc
 
@@ -141,33 +141,10 @@ def read_password(
     file: Path | None, credential: str | None, env: Mapping[str, str] | None = None
 ) -> _Secret | None:
     """The password from a file, or from systemd's ``$CREDENTIALS_DIRECTORY/<credential>``
-    (``LoadCredential=``); one trailing newline is dropped."""
-    env = os.environ if env is None else env
-    if credential is not None:
-        folder = env.get("CREDENTIALS_DIRECTORY")
-        if not folder:
-            raise MqttError(
-                f"mqtt.password_credential {credential!r}: $CREDENTIALS_DIRECTORY is not set: "
-                f"run under systemd with LoadCredential={credential}:/path/to/file, "
-                "or use mqtt.password_file"
-            )
-        file, what = Path(folder) / credential, f"systemd credential {credential!r}"
-    elif file is not None:
-        what = f"mqtt.password_file {file}"
-    else:
-        return None
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MqttError(f"{what}: {exc.strerror or type(exc).__name__}: cannot read it") from None
-    except UnicodeDecodeError:
-        raise MqttError(f"{what}: not UTF-8 text") from None
-    password = text[:-1] if text.endswith("\n") else text
-    if password.endswith("\r"):
-        password = password[:-1]
-    if not password:
-        raise MqttError(f"{what} is empty")
-    return _Secret(password)
+    (``LoadCredential=``)."""
+    keys = ("mqtt.password_file", "mqtt.password_credential")
+    password = read_secret(file, credential, keys=keys, error=MqttError, env=env)
+    return None if password is None else _Secret(password)
 
 
 @dataclass(frozen=True)
