@@ -76,7 +76,7 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
     telemetry = Telemetry(cam.id)
     sinks: list[Sink] = [TelemetrySink(telemetry)]
     try:
-        sinks.extend(_config_sinks(config, source.fps, telemetry))
+        _add_config_sinks(sinks, config, source.fps, telemetry)
     except Exception:
         for s in sinks:
             s.close()
@@ -92,16 +92,16 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         backend.name,
         ", ".join(s.name for s in sinks[1:]) or "none",
     )
-    pipeline = Pipeline(
+    return Pipeline(
         source, processor, sinks, max_frames=config.pipeline.max_frames, telemetry=telemetry
     )
-    return pipeline
 
 
-def _config_sinks(config: Config, fps: float, telemetry: Telemetry) -> list[Sink]:
+def _add_config_sinks(sinks: list[Sink], config: Config, fps: float, telemetry: Telemetry) -> None:
+    """Append the sinks the config names, one by one: when one cannot start (a port in use,
+    an unwritable file), the caller closes those already in ``sinks``."""
     from edgecam.sinks.jsonl import JsonlSink
 
-    sinks: list[Sink] = []
     if config.results.jsonl:
         sinks.append(JsonlSink(config.results.jsonl))
     shown = config.display
@@ -129,32 +129,21 @@ def _config_sinks(config: Config, fps: float, telemetry: Telemetry) -> list[Sink
     if config.mqtt.url is not None:
         from edgecam.sinks.mqtt import open_mqtt_sink
 
-        try:
-            sinks.append(open_mqtt_sink(config.mqtt, camera=config.camera.id, telemetry=telemetry))
-        except Exception:
-            for sink in sinks:  # the caller only closes what it was given
-                sink.close()
-            raise
+        sinks.append(open_mqtt_sink(config.mqtt, camera=config.camera.id, telemetry=telemetry))
     if (port := config.http.port) is not None:
         from edgecam.overlay import Overlay
         from edgecam.sinks.http import HttpSink, read_token
 
         web = config.http
-        try:
-            sinks.append(
-                HttpSink(
-                    telemetry,
-                    host=web.host,
-                    port=port,
-                    token=read_token(web.token_file, web.token_credential),
-                    stream_fps=web.stream_fps,
-                    jpeg_quality=web.jpeg_quality,
-                    health_window_s=web.health_window_s,
-                    overlay=Overlay.default(status_bar=shown.status_bar),
-                )
+        sinks.append(  # bound here, before any frame: a port in use fails cleanly
+            HttpSink(
+                telemetry,
+                host=web.host,
+                port=port,
+                token=read_token(web.token_file, web.token_credential),
+                stream_fps=web.stream_fps,
+                jpeg_quality=web.jpeg_quality,
+                health_window_s=web.health_window_s,
+                overlay=Overlay.default(status_bar=shown.status_bar),
             )
-        except Exception:
-            for sink in sinks:  # bound before any frame: a port in use fails here, cleanly
-                sink.close()
-            raise
-    return sinks
+        )

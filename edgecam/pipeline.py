@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut, Sink
-from edgecam.sources.base import Source
+from edgecam.sources.base import RecoveryCounters, Source
 from edgecam.telemetry import Telemetry
 from edgecam.types import Frame
 
@@ -284,7 +284,6 @@ class Pipeline:
             **({"source_error": st.source_error} if st.source_error else {}),
         }
 
-    def _source_counters(self) -> dict[str, Any]:
+    def _source_counters(self) -> dict[str, object]:
         """A camera's recovery counters (outages, stalls, reconnects), where it keeps them."""
-        counters = getattr(self.source, "counters", None)
-        return dict(counters()) if callable(counters) else {}
+        return self.source.counters() if isinstance(self.source, RecoveryCounters) else {}

@@ -129,7 +129,7 @@ class FrameProcessor:
         which keeps the reading order, so it is worked out again only when the set of
         tracks or a label changed, or at a read (where boxes are measured anew)."""
         key = tuple(zip(ids, labels, strict=True))
-        if key != self._text_key or self.stats.frames == 0 or self._carried == (0.0, 0.0):
+        if key != self._text_key or self._carried == (0.0, 0.0):
             self._text_key = key
             self._text = reading_text(boxes, np.asarray(labels, np.int64))
         return self._text

@@ -29,9 +29,8 @@ _WINDOW_S = 5.0  # fps and latency in snapshots are over this many recent second
 class Telemetry:
     """Counters, gauges and histograms of one camera, and a recent-window summary."""
 
-    def __init__(self, camera: str, device: str = "edgecam") -> None:
+    def __init__(self, camera: str) -> None:
         self.camera = camera
-        self.device = device
         self.started_mono = time.monotonic()
         self.registry = CollectorRegistry()
         r = self.registry

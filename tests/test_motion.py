@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 import pytest
 
 from edgecam.sources.synthetic import SyntheticSource
-from edgecam.vision.motion import MotionGate, MotionParams
+from edgecam.vision.motion import Motion, MotionGate, MotionParams
 
 
 def sheet_frames() -> SyntheticSource:
@@ -46,33 +47,33 @@ def test_a_drifting_steady_sheet_is_carried_and_its_shift_measured() -> None:
         assert motion.dy == pytest.approx(y - y0, abs=1.5)
 
 
-def test_the_interval_forces_a_read_of_a_steady_view() -> None:
+def full_reads(
+    gate: MotionGate, frames: int, confirmed: Callable[[Motion, int], bool] | None = None
+) -> list[int]:
+    """The frames of the drifting sheet the gate reads in full; each read is confirmed as
+    ``confirmed(motion, seq)`` says (by default as not having found the same reading)."""
     source = sheet_frames()
-    gate = MotionGate(MotionParams(keyframe_interval=5))
     reads = []
-    for _ in range(16):
+    for _ in range(frames):
         frame = source.read()
         assert frame is not None
         motion = gate.check(frame.image)
         if motion.keyframe:
-            gate.confirm()
             reads.append(frame.seq)
-    assert reads == [0, 5, 10, 15]
+            gate.confirm(confirmed=confirmed is not None and confirmed(motion, frame.seq))
+    return reads
+
+
+def test_the_interval_forces_a_read_of_a_steady_view() -> None:
+    gate = MotionGate(MotionParams(keyframe_interval=5))
+    assert full_reads(gate, 16) == [0, 5, 10, 15]
 
 
 def test_reads_that_confirm_a_steady_view_space_out_the_next_ones() -> None:
     """Each interval read that found the same reading doubles the wait, up to the most; one
     that found something else brings it back."""
-    source = sheet_frames()
     gate = MotionGate(MotionParams(keyframe_interval=4, max_interval=16))
-    reads = []
-    for _ in range(70):
-        frame = source.read()
-        assert frame is not None
-        motion = gate.check(frame.image)
-        if motion.keyframe:
-            reads.append(frame.seq)
-            gate.confirm(confirmed=motion.reason == "interval" and frame.seq < 40)
+    reads = full_reads(gate, 70, lambda motion, seq: motion.reason == "interval" and seq < 40)
     # 0 first; 4 (+4) confirmed; 12 (+8); 28 (+16); 44 (+16, not confirmed); 48 (+4); ...
     assert reads[:7] == [0, 4, 12, 28, 44, 48, 52], reads
 

@@ -220,6 +220,15 @@ def first_arrivals(frames: list[int]) -> list[int]:
     return order
 
 
+def report_arrivals(subscriber: Subscriber, what: str) -> list[int]:
+    """The frames in the order they first arrived, after printing how many came and how many
+    came after a later frame (the figures the plain-paho comparison reports)."""
+    frames = first_arrivals(subscriber.frames())
+    late = sum(f < max(frames[:i], default=-1) for i, f in enumerate(frames))
+    print(f"\n{what}: {len(frames)}/{DEMO_FRAMES} arrived, {late} after a later frame")
+    return frames
+
+
 def write_config(tmp_path: Path, **mqtt: object) -> Path:
     settings = {
         "device": "testdev",
@@ -376,12 +385,7 @@ def test_a_plain_paho_client_across_the_same_two_restarts(
     # then: paho 2 keeps unacknowledged QoS 1 messages in memory and sends them again after
     # a reconnect, so while its process lives it loses few or none here (the figure is the
     # report; the outbox makes the difference when the process stops, below)
-    frames = first_arrivals(subscriber.frames())
-    late = sum(f < max(frames[:i], default=-1) for i, f in enumerate(frames))
-    print(
-        f"\nplain paho across 2 broker restarts: {len(frames)}/{DEMO_FRAMES} arrived, "
-        f"{late} after a later frame"
-    )
+    frames = report_arrivals(subscriber, "plain paho across 2 broker restarts")
     assert frames
 
 
@@ -419,12 +423,7 @@ def test_results_outlive_a_publisher_that_stops_while_the_broker_is_away(
         assert again.returncode == 0
     subscriber.wait(lambda: len(set(subscriber.frames())) >= DEMO_FRAMES, 5)
     # then edgecam's outbox delivers every result, in order; paho's memory died with it
-    frames = first_arrivals(subscriber.frames())
-    late = sum(f < max(frames[:i], default=-1) for i, f in enumerate(frames))
-    print(
-        f"\n{publisher}, stopped while the broker was away: {len(frames)}/{DEMO_FRAMES} "
-        f"arrived, {late} after a later frame"
-    )
+    frames = report_arrivals(subscriber, f"{publisher}, stopped while the broker was away")
     if publisher == "edgecam":
         assert frames == list(range(DEMO_FRAMES))
     else:

@@ -62,6 +62,24 @@ class Recovery:
         return float(min(self.max_s, self.initial_s * 2 ** max(0, failures - 1)))
 
 
+class RecoveryCounters:
+    """What a self-healing live source reports in the run's summary: its state and how often
+    its stream was lost (``outages``), gave no frame in time (``stalls``) and was rebuilt."""
+
+    status: str = "starting"
+    outages: int = 0
+    stalls: int = 0
+    reconnects: int = 0
+
+    def counters(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "outages": self.outages,
+            "stalls": self.stalls,
+            "reconnects": self.reconnects,
+        }
+
+
 class FramePacer:
     """Holds frame ``seq`` back until ``seq / fps`` seconds after the first, as a camera would
     deliver it; a reader that falls behind is not made to wait more."""

@@ -13,7 +13,7 @@ import time
 import cv2
 import numpy as np
 
-from edgecam.sources.base import CaptureOptions, Recovery, SourceError
+from edgecam.sources.base import CaptureOptions, Recovery, RecoveryCounters, SourceError
 from edgecam.types import Frame
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,9 @@ def flip_image(image: np.ndarray, flip: str) -> np.ndarray:
     return image
 
 
-class OpenCVCameraSource:
-    """A live V4L2 device through ``cv2.VideoCapture(path, CAP_V4L2)``."""
+class OpenCVCameraSource(RecoveryCounters):
+    """A live V4L2 device through ``cv2.VideoCapture(path, CAP_V4L2)``; ``stalls`` stays 0,
+    since OpenCV cannot see one."""
 
     def __init__(
         self,
@@ -56,10 +57,6 @@ class OpenCVCameraSource:
         self.live = True
         self.options = options or CaptureOptions()
         self.recovery = recovery or Recovery()
-        self.status = "starting"
-        self.outages = 0
-        self.stalls = 0  # OpenCV cannot see a stall; kept for the same counters
-        self.reconnects = 0
         self._seq = 0
         self._failures = 0
         self._closed = threading.Event()
@@ -136,14 +133,6 @@ class OpenCVCameraSource:
             self._cap.release()
             self._cap = None
         return None
-
-    def counters(self) -> dict[str, object]:
-        return {
-            "status": self.status,
-            "outages": self.outages,
-            "stalls": self.stalls,
-            "reconnects": self.reconnects,
-        }
 
     def close(self) -> None:
         """Release the device unless a read is blocked in the driver: that read releases

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edgecam.sources.base import Recovery, SourceError, redact
+from edgecam.sources.base import Recovery, RecoveryCounters, SourceError, redact
 from edgecam.sources.launch import APPSINK, PACKAGES, SINK_FORMATS
 from edgecam.types import Frame
 
@@ -281,7 +281,7 @@ class _Stream:
     mono_clock: bool | None = None
 
 
-class GstSource:
+class GstSource(RecoveryCounters):
     """Frames from a GStreamer launch string that ends in the ``edgecam`` appsink.
 
     ``live`` sources keep one buffer and drop the older; the others hand over every buffer.
@@ -325,10 +325,6 @@ class GstSource:
         self.recovery = recovery or Recovery()
         self.expert = expert
         self.width, self.height, self.fps = width, height, fps
-        self.status = "starting"
-        self.outages = 0
-        self.stalls = 0
-        self.reconnects = 0
         self.loops = 0
         self.last_error = ""
         self.events: deque[tuple[float, str, str]] = deque(maxlen=64)
@@ -608,15 +604,9 @@ class GstSource:
     def _event(self, status: str, detail: str) -> None:
         self.events.append((time.monotonic(), status, detail))
 
-    def counters(self) -> dict[str, Any]:
-        """What the pipeline's summary reports about this source."""
-        return {
-            "status": self.status,
-            "outages": self.outages,
-            "stalls": self.stalls,
-            "reconnects": self.reconnects,
-            **({"last_error": self.last_error} if self.last_error else {}),
-        }
+    def counters(self) -> dict[str, object]:
+        """The recovery counters, and the last error while there is one."""
+        return super().counters() | ({"last_error": self.last_error} if self.last_error else {})
 
     def close(self) -> None:
         """Stop at once: a read in progress returns ``None`` within :data:`POLL_S`."""

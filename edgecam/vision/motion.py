@@ -95,10 +95,6 @@ class MotionGate:
         self._issued = 0
         self._confirmed = 0
 
-    def reset(self) -> None:
-        """Forget the keyframe: the next frame is read in full."""
-        self._key = None
-
     def check(self, image: npt.NDArray[np.uint8], *, stop: threading.Event | None = None) -> Motion:
         """Compare a frame with the reference and decide. A frame to be read in full, or
         re-keyed, becomes the new reference at once: the decision needs only pictures, so it
