@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -20,7 +21,7 @@ def write_video(path: Path, frames: int, fps: float = 30.0) -> None:
     """A video whose frame ``i`` has brightness ``10 * i`` (so the order can be checked)."""
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
     for i in range(frames):
-        out.write(np.full((120, 160, 3), 10 * i, np.uint8))
+        out.write(np.full((120, 160, 3), 10 * i % 256, np.uint8))
     out.release()
 
 
@@ -56,6 +57,23 @@ def test_realtime_paces_frames_at_the_files_rate(video: Path) -> None:
     while source.read() is not None:
         pass
     assert 11 / 30 - 0.02 <= time.monotonic() - t0 < 11 / 30 + 0.3
+
+
+def test_closing_while_another_thread_reads_never_hangs(tmp_path: Path) -> None:
+    """The pipeline closes a file while its capture thread may be inside ``read``;
+    releasing an OpenCV capture mid-read used to hang FFmpeg (seen at ``--max-frames 1``)."""
+    path = tmp_path / "long.avi"
+    write_video(path, 300)
+    for _ in range(20):
+        source = VideoFileSource(path, loop=True)
+        reader = threading.Thread(target=lambda s=source: [s.read() for _ in range(10_000)])
+        reader.start()
+        time.sleep(0.002)
+        t0 = time.monotonic()
+        source.close()
+        reader.join(2.0)
+        assert not reader.is_alive() and time.monotonic() - t0 < 2.0
+        assert source.read() is None
 
 
 @pytest.mark.parametrize(

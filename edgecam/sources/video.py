@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class VideoFileSource:
         self._seq = 0
         self._pacer = FramePacer(self.fps)
         self._closed = False
+        self._reading = threading.Lock()  # VideoCapture must not be released mid-read
         self.loops = 0
 
     def read(self) -> Frame | None:
@@ -65,7 +67,10 @@ class VideoFileSource:
         if self.realtime:
             self._pacer.wait(self._seq)
         mono, wall = time.monotonic(), time.time()
-        image = self._next_image()
+        with self._reading:
+            image = None if self._closed else self._next_image()
+            if self._closed:
+                self._cap.release()
         if image is None:
             return None
         frame = Frame(np.asarray(image, np.uint8), self._seq, mono, wall, self.id)
@@ -92,5 +97,11 @@ class VideoFileSource:
         return image if ok else None
 
     def close(self) -> None:
+        """Release the file unless a read is under way on another thread: that read releases
+        it when it returns (releasing mid-read can hang in FFmpeg)."""
         self._closed = True
-        self._cap.release()
+        if self._reading.acquire(timeout=0.2):
+            try:
+                self._cap.release()
+            finally:
+                self._reading.release()
