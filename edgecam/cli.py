@@ -163,7 +163,9 @@ def _format_line(record: dict[str, Any]) -> str:
 
 def _classify(images: Sequence[Path], as_json: bool, args: argparse.Namespace) -> int:
     from edgecam.classify import classify_paths
+    from edgecam.runtime import tune_for_frames
 
+    tune_for_frames(1)
     failed = 0
     for record in classify_paths(images, _reader(args)):
         failed += "error" in record

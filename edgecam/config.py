@@ -249,6 +249,13 @@ class PipelineConfig(_Section):
         "camera's motion, that forces a full read",
     )
     max_frames: int | None = Field(default=None, ge=1, description="stop after this many frames")
+    vision_threads: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="OpenCV worker threads for a frame's vision; 0 = one per core. Waking a "
+        "pool for each of a read's many small calls costs more than it gives at camera rate",
+    )
 
 
 class DisplayConfig(_Section):

@@ -18,6 +18,7 @@ from typing import Any
 from edgecam.app import Extras, build_pipeline
 from edgecam.config import Config, apply_overrides, load_config
 from edgecam.pipeline import Pipeline
+from edgecam.runtime import tune_for_frames
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def _configure(args: argparse.Namespace, extra: dict[str, object]) -> Config:
     logging.getLogger().setLevel(
         logging.DEBUG if getattr(args, "verbose", False) else config.log.level.upper()
     )
+    tune_for_frames(config.pipeline.vision_threads)
     return config
 
 
