@@ -68,20 +68,30 @@ class LatencyLog:
 
 
 class FreshestSlot:
-    """Holds one frame; a newer frame replaces an unread one, which is counted as dropped."""
+    """Holds one frame; a newer frame replaces an unread one, which is counted as dropped.
 
-    def __init__(self) -> None:
+    ``period`` (the camera's frame period in seconds, 0 while unknown) makes :meth:`get`
+    hand over nothing older than one period while the camera keeps its rate: a held frame
+    older than that means the next one was captured and is on its way through the source's
+    conversion (a millisecond or two), so it waits for it, a quarter period at most.
+    """
+
+    def __init__(self, period: Callable[[], float] = lambda: 0.0) -> None:
         self._cond = threading.Condition()
         self._item: Any = None
         self._has = False
+        self._puts = 0
+        self._period = period
         self.dropped = 0
+        self.waited = 0  # hand-offs that waited for a frame already due
 
     def put(self, item: Any, stop: threading.Event) -> None:
         with self._cond:
             if self._has and self._item is not _END:
                 self.dropped += 1
             self._item, self._has = item, True
-            self._cond.notify()
+            self._puts += 1
+            self._cond.notify_all()
 
     def get(self, timeout: float) -> Any:
         with self._cond:
@@ -89,6 +99,14 @@ class FreshestSlot:
                 self._cond.wait(timeout)
             if not self._has:
                 raise queue.Empty
+            period = self._period()
+            item = self._item
+            if period > 0 and isinstance(item, tuple) and isinstance(item[0], Frame):
+                overdue = time.monotonic() - item[0].captured_mono - period
+                if overdue > 0:
+                    puts = self._puts
+                    self.waited += 1
+                    self._cond.wait_for(lambda: self._puts != puts, period / 4)
             item, self._item, self._has = self._item, None, False
             return item
 
@@ -165,7 +183,7 @@ class Pipeline:
         # holds enough frames (~24 MB) for the gate to run ahead while a keyframe is read.
         self._ahead = not source.live
         self._buffer: FreshestSlot | EveryFrameQueue = (
-            FreshestSlot()
+            FreshestSlot(lambda: 1.0 / source.fps if source.fps > 0 else 0.0)
             if source.live
             else EveryFrameQueue(_queue_frames(source.width, source.height))
         )
@@ -281,6 +299,11 @@ class Pipeline:
                 for name, s in self.fanout.stats.items()
             },
             "source": self._source_counters(),
+            **(
+                {"handoff_waits": self._buffer.waited}
+                if isinstance(self._buffer, FreshestSlot)
+                else {}
+            ),
             **({"source_error": st.source_error} if st.source_error else {}),
         }
 

@@ -657,9 +657,9 @@ def test_a_slow_reader_always_gets_the_freshest_frame_and_drops_are_counted() ->
     ages = [r.latency_ms["queue"] for r in sink.results[1:]]  # the first waits for the camera
     period_ms = 1000 / 30
     print(f"hand-off age: max {max(ages):.1f} ms, median {np.median(ages):.1f} ms")
-    # (the tolerance is the newest frame's own transit and conversion, ~1 ms, plus thread
-    # scheduling on a shared 2-core machine)
-    assert max(ages) <= period_ms + 10.0, ages
+    # (a held frame older than that waits for the next, already captured, frame; the 2 ms
+    # allow for a camera thread that the shared 2-core machine delays past that wait)
+    assert max(ages) <= period_ms + 2.0, ages
     assert np.percentile(ages, 80) <= period_ms, ages
     # and every frame it had no time for was dropped and counted: the gaps in the numbers
     frames = [r.frame for r in sink.results]

@@ -208,3 +208,48 @@ def test_fanout_closes_every_sink_even_if_one_fails() -> None:
     fan = FanOut([Broken(), good])
     fan.close()
     assert good.closed and fan.stats["broken"].failures == 1
+
+
+# --- the freshest-frame slot ---------------------------------------------------------------------
+
+
+def _stamped(seq: int, age_s: float) -> tuple[Frame, None]:
+    import numpy as np
+
+    now = time.monotonic()
+    return (Frame(np.zeros((4, 4, 3), np.uint8), seq, now - age_s, time.time(), "t"), None)
+
+
+def test_the_slot_waits_for_a_frame_already_due_instead_of_handing_over_a_stale_one() -> None:
+    from edgecam.pipeline import FreshestSlot
+
+    period = 1 / 30
+    slot = FreshestSlot(lambda: period)
+    stop = threading.Event()
+    # given a frame 1.2 periods old: the next one was captured and is being converted
+    slot.put(_stamped(0, 1.2 * period), stop)
+    late = threading.Timer(0.003, lambda: slot.put(_stamped(1, 0.003), stop))
+    late.start()
+    # when the reader takes a frame
+    frame, _ = slot.get(timeout=1.0)
+    late.join()
+    # then it gets the new one, and the stale one counts as dropped
+    assert frame.seq == 1 and slot.dropped == 1 and slot.waited == 1
+
+
+def test_the_slot_waits_at_most_a_quarter_period_for_a_camera_that_went_quiet() -> None:
+    from edgecam.pipeline import FreshestSlot
+
+    period = 1 / 30
+    slot = FreshestSlot(lambda: period)
+    slot.put(_stamped(0, 5 * period), threading.Event())
+    t0 = time.monotonic()
+    frame, _ = slot.get(timeout=1.0)
+    waited = time.monotonic() - t0
+    assert frame.seq == 0 and period / 4 - 0.002 <= waited < period / 4 + 0.05
+    # and a fresh frame, or a camera of unknown rate, is handed over at once
+    for rate, age in ((lambda: period, 0.2 * period), (lambda: 0.0, 5 * period)):
+        slot = FreshestSlot(rate)
+        slot.put(_stamped(1, age), threading.Event())
+        t0 = time.monotonic()
+        assert slot.get(timeout=1.0)[0].seq == 1 and time.monotonic() - t0 < 0.005
