@@ -3,7 +3,8 @@
 Both read every frame of the same file into BGR numpy frames through edgecam's own
 ``Source.read()`` — ``VideoFileSource`` (OpenCV's FFmpeg) and ``GstSource`` (``file://``:
 decodebin, the decoder's own I420 handed over and converted by OpenCV) — in alternating
-rounds, best round kept, so a neighbour's load hurts both alike. Two codecs: the bench video
+rounds, best round kept, so a neighbour's load hurts both alike, with the process settings
+``edgecam replay`` uses (``edgecam/runtime.py``). Two codecs: the bench video
 as ``make_replay.py`` writes it (MPEG-4 part 2, OpenCV's ``mp4v``) and the same frames
 re-encoded to H.264 with x264 (what cameras and most recordings carry).
 
@@ -28,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edgecam.runtime import tune_for_frames  # noqa: E402
 from edgecam.sources import gst  # noqa: E402
 from edgecam.sources.base import CaptureOptions, Source  # noqa: E402
 from edgecam.sources.launch import file_launch  # noqa: E402
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_gst: GStreamer unavailable ({reason}): run scripts/setup.sh as root")
         return 2
     video = ensure_video(args.video)
+    tune_for_frames(1)  # as `edgecam replay` runs: freed frames reused, one OpenCV thread
     report = {
         "gstreamer": gst.version(),
         "mpeg4": compare(video, args.rounds),

@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
                 "rss_end_mib": round(samples[-1][1], 1),
                 "rss_max_mib": round(max(m for _, m in samples), 1),
                 "second_half_growth_mib": round(half[-1] - half[0], 1),
+                # the curve: the last sample of each minute
+                "rss_by_minute_mib": [
+                    round(mib, 1)
+                    for i, (t, mib) in enumerate(samples)
+                    if i + 1 == len(samples) or int(samples[i + 1][0] // 60) > int(t // 60)
+                ],
                 "samples": len(samples),
                 "exit": rc,
             }
