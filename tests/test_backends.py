@@ -41,6 +41,26 @@ def test_litert_batch_gives_the_same_answer_as_one_at_a_time(
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+def test_litert_plans_every_batch_size_a_page_needs_before_the_first_frame(
+    model_dir: Path, holdout_digits: Digits
+) -> None:
+    from edgecam.backends.litert import padded_batch
+
+    assert [padded_batch(n) for n in (1, 2, 3, 5, 8, 9, 32, 33, 64, 65, 130)] == [
+        1, 2, 4, 8, 8, 16, 32, 64, 64, 128, 192
+    ]  # fmt: skip
+    backend = load_backend("litert", model=model_dir)
+    planned = dict(backend._interpreters)  # type: ignore[attr-defined]
+    images = holdout_digits[0][:32]
+    # any digit count up to 32 runs on an interpreter made at start-up (no ~2 ms re-plan
+    # in the middle of a run), padded, with the same answers as one at a time
+    for n in range(1, 33):
+        probs = backend.predict(images[:n])
+        alone = np.concatenate([backend.predict(img[None]) for img in images[:n]])
+        np.testing.assert_allclose(probs, alone, atol=1e-5)
+    assert backend._interpreters == planned  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("file", ["model.tflite", "model_int8.tflite"])
 def test_litert_models_read_held_out_training_digits(
     model_dir: Path, holdout_digits: Digits, file: str
