@@ -8,9 +8,12 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,3 +70,16 @@ def sigterm(proc: subprocess.Popen[str]) -> tuple[float, str]:
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=10)
     return time.monotonic() - t0, stderr
+
+
+def close_while_reading(source: Any, read: Callable[[], object], settle_s: float) -> float:
+    """Close ``source`` here while ``read`` runs on another thread (as the pipeline's shutdown
+    does); the seconds until both were done. Fails if the reader is still stuck after 2 s."""
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(settle_s)
+    t0 = time.monotonic()
+    source.close()
+    reader.join(2.0)
+    assert not reader.is_alive(), "the read never returned after close()"
+    return time.monotonic() - t0

@@ -46,7 +46,7 @@ from edgecam.sources.launch import (
     v4l2_launch,
 )
 from edgecam.types import Frame, Result
-from tests.conftest import ROOT
+from tests.conftest import ROOT, close_while_reading
 
 GST_MISSING = gst_mod.unavailable()
 needs_gst = pytest.mark.skipif(
@@ -349,16 +349,10 @@ def test_close_wakes_a_read_waiting_for_frames_at_once() -> None:
     source = open_source("test://snow", options=CaptureOptions(fps=1))
     assert source.read() is not None
     done: list[object] = []
-    reader = threading.Thread(target=lambda: done.append(source.read()))
-    reader.start()
-    time.sleep(0.1)
     # when the source is closed from another thread
-    t0 = time.monotonic()
-    source.close()
-    reader.join(2)
+    took = close_while_reading(source, lambda: done.append(source.read()), 0.1)
     # then the read returns at once, with nothing
-    assert not reader.is_alive() and time.monotonic() - t0 < 0.5
-    assert done == [None]
+    assert took < 0.5 and done == [None]
     assert source.read() is None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -15,6 +14,7 @@ from edgecam.sources import DEMO_VIDEO, gst, open_source, redact
 from edgecam.sources.base import Source, SourceError
 from edgecam.sources.synthetic import SyntheticSource
 from edgecam.sources.video import VideoFileSource
+from tests.conftest import close_while_reading
 
 
 def write_video(path: Path, frames: int, fps: float = 30.0) -> None:
@@ -66,13 +66,7 @@ def test_closing_while_another_thread_reads_never_hangs(tmp_path: Path) -> None:
     write_video(path, 300)
     for _ in range(20):
         source = VideoFileSource(path, loop=True)
-        reader = threading.Thread(target=lambda s=source: [s.read() for _ in range(10_000)])
-        reader.start()
-        time.sleep(0.002)
-        t0 = time.monotonic()
-        source.close()
-        reader.join(2.0)
-        assert not reader.is_alive() and time.monotonic() - t0 < 2.0
+        close_while_reading(source, lambda s=source: [s.read() for _ in range(10_000)], 0.002)
         assert source.read() is None
 
 
