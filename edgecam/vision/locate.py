@@ -32,6 +32,7 @@ The steps, and why each is there:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -41,6 +42,8 @@ import numpy as np
 import numpy.typing as npt
 
 from edgecam.vision.normalize import TILE, normalise_digit
+
+_K3 = np.ones((3, 3), np.uint8)
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float32]
@@ -222,10 +225,12 @@ def is_paper(sat: float, bright: float, p: LocateParams) -> bool:
     return sat <= p.max_surface_sat and bright >= p.min_surface
 
 
-def _lut(fn: Any, *args: Any, **kwargs: Any) -> U8:
-    """A 256-entry table of an 8-bit OpenCV operation: ``cv2.LUT`` with it gives exactly the
-    operation's own results (rounding included) at a fraction of its cost."""
-    return np.asarray(fn(np.arange(256, dtype=np.uint8).reshape(1, 256), *args, **kwargs))
+@functools.lru_cache(maxsize=16)
+def _scaled(factor: float) -> U8:
+    """A 256-entry table of OpenCV's 8-bit scaling by ``factor``: ``cv2.LUT`` with it gives
+    exactly ``cv2.multiply``'s results (rounding included) at a fraction of its cost."""
+    levels = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    return np.asarray(_cv.multiply(levels, factor, dtype=cv2.CV_8U))
 
 
 def _quantile(values: npt.NDArray[np.generic], q: float) -> float:
@@ -266,7 +271,7 @@ def ink_mask(ink: U8, floor: U8, p: LocateParams) -> U8:
     """
     k = _odd(p.local_frac * min(ink.shape))
     local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    rel = cv2.LUT(local, _lut(_cv.multiply, p.rel_ink, dtype=cv2.CV_8U))
+    rel = cv2.LUT(local, _scaled(p.rel_ink))
     return cv2.compare(ink, cv2.max(rel, floor), cv2.CMP_GT)
 
 
@@ -321,7 +326,7 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
         ink_r, floor_r = ink, floor
     lines = np.zeros_like(ink_r)
     k = _odd(p.line_smooth_frac * short)
-    level = cv2.LUT(floor_r, _lut(_cv.multiply, 0.8, dtype=cv2.CV_8U))
+    level = cv2.LUT(floor_r, _scaled(0.8))
     scales = ((max(1, p.line_thick // f), p.line_len_frac),)
     any_line = False
     for horizontal in (True, False):
@@ -362,7 +367,7 @@ def remove_lines(binary: U8, lines: U8, p: LocateParams) -> U8:
     """Take line pixels out of the ink, keeping those where a stroke crosses a line."""
     if not lines.any():
         return binary
-    lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    lines = cv2.dilate(lines, _K3)
     kept = cv2.subtract(binary, lines)
     bridge = p.line_thick + 2
     across_h = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((bridge, 1), np.uint8))
@@ -446,7 +451,7 @@ def stroke_width(mask: U8) -> float:
     area = int(np.count_nonzero(mask))
     if area == 0:
         return 0.0
-    inner = int(np.count_nonzero(cv2.erode(mask, np.ones((3, 3), np.uint8))))
+    inner = int(np.count_nonzero(cv2.erode(mask, _K3)))
     return 2.0 * area / max(1, area - inner)
 
 
@@ -473,7 +478,8 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     as blue (red ink).
     """
     outside = np.asarray(_cv.compare(mask, 0, cv2.CMP_EQ))
-    if patch.ndim != 3 or not outside.any() or outside.all():
+    n_outside = cv2.countNonZero(outside)
+    if patch.ndim != 3 or n_outside in (0, outside.size):
         return {"sat": 0.0, "bright": 255.0, "skin": 0.0, "spread": 0.0}
     ink = np.array(cv2.mean(patch, mask=mask)[:3])
     mean, dev = cv2.meanStdDev(patch, mask=outside)
@@ -519,10 +525,9 @@ def page_edges(paper: U8, p: LocateParams) -> U8:
     half = cv2.resize(paper, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     wide = _odd(0.015 * min(h, w))
     kw = np.ones((wide, wide), np.uint8)
-    k3 = np.ones((3, 3), np.uint8)
     hi = cv2.dilate(half, kw)
     g_wide = cv2.subtract(hi, cv2.erode(half, kw))
-    g_near = cv2.subtract(cv2.dilate(half, k3), cv2.erode(half, k3))
+    g_near = cv2.subtract(cv2.dilate(half, _K3), cv2.erode(half, _K3))
     # For whole numbers g, h: g > c·h exactly when g > floor(c·h), a table lookup on h.
     levels = np.arange(256, dtype=np.float32)
     step = cv2.LUT(hi, np.floor(np.minimum(p.edge_step * levels, 255)).astype(np.uint8))
@@ -637,7 +642,7 @@ def find_candidates(
     # Per-component sums computed once over the whole picture, so that clutter is rejected
     # without touching its pixels again: strong-ink pixels, boundary pixels.
     strong = np.bincount(labels[ink >= max(p.ink_peak * 255, low * p.peak_over_low)], minlength=n)
-    edge_px = cv2.subtract(binary, cv2.erode(binary, np.ones((3, 3), np.uint8)))
+    edge_px = cv2.subtract(binary, cv2.erode(binary, _K3))
     boundary = np.bincount(labels[edge_px > 0], minlength=n)
     stats = stats[1:]
     ids = np.arange(1, n)
@@ -654,10 +659,9 @@ def find_candidates(
     if not groups:
         return Candidates.empty()
     # Group features, vectorised.
-    gid = np.empty(len(ids), np.int64)
-    for g, members in enumerate(groups):
-        gid[members] = g
     ng = len(groups)
+    gid = np.empty(len(ids), np.int64)
+    gid[np.concatenate(groups)] = np.repeat(np.arange(ng), [len(m) for m in groups])
     gx0 = np.full(ng, ww, np.int64)
     gy0 = np.full(ng, hh, np.int64)
     np.minimum.at(gx0, gid, stats[:, 0])
@@ -723,6 +727,7 @@ def find_candidates(
                 box = (int(gx0[g]), int(gy0[g]), int(gw[g]), int(gh[g]))
                 trace.append((box, str(reasons[g]), feats(g)))
     white = _quantile(paper[::8, ::8], 0.95)
+    grow_kernel = np.ones((p.tile_grow, p.tile_grow), np.uint8)
     boxes: list[tuple[int, int, int, int]] = []
     tiles: list[FloatArray] = []
     levels: list[float] = []
@@ -731,7 +736,9 @@ def find_candidates(
         w, h = x1 - x0, y1 - y0
         lab = labels[y0:y1, x0:x1]
         members = ids[np.asarray(groups[g])]
-        member = np.isin(lab, members) if len(members) > 1 else lab == members[0]
+        member = lab == members[0]
+        for other in members[1:].tolist():  # a few parts at most: cheaper than np.isin
+            member |= lab == other
         crop = ink[y0:y1, x0:x1]
         # Cheapest first: most clutter that survived the group checks is too faint.
         peak = _quantile(crop[member], p.tile_full_pct / 100)
@@ -761,7 +768,7 @@ def find_candidates(
                     trace.append(((x0, y0, w, h), why, feats(g, **surface)))
                 continue
         # Soft ink inside the (slightly grown) mask, ramped so a stroke's core is 1 as in MNIST.
-        grown = cv2.dilate(mask8, np.ones((p.tile_grow, p.tile_grow), np.uint8)).astype(bool)
+        grown = cv2.dilate(mask8, grow_kernel).astype(bool)
         hi = max(peak, low + 10.0)
         lo = low * p.tile_lo
         soft = np.clip((crop.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0) * grown
