@@ -16,15 +16,6 @@ from edgecam.types import Frame
 log = logging.getLogger(__name__)
 
 
-def _open(path: Path) -> cv2.VideoCapture:
-    """FFmpeg with one decoding thread: as fast as its default thread pool on a VGA file
-    (~2,200 frames/s here) for 15-25 % less CPU, which the pipeline's own threads need more."""
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-    if not cap.isOpened():  # an OpenCV built without FFmpeg (a distribution's, JetPack's)
-        cap = cv2.VideoCapture(str(path))
-    return cap
-
-
 class VideoFileSource:
     """Frames of a video file in order; ``seq`` is the frame's index in the file.
 
@@ -47,7 +38,7 @@ class VideoFileSource:
         if not self.path.is_file():
             what = "is a directory" if self.path.is_dir() else "not found"
             raise SourceError(f"video {self.path} {what}: give the path of a video file")
-        self._cap = _open(self.path)
+        self._cap = cv2.VideoCapture(str(self.path))
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or first is None:
             self._cap.release()
@@ -99,7 +90,7 @@ class VideoFileSource:
         ok, image = self._cap.read()
         if not ok:  # a file that cannot seek: reopen it
             self._cap.release()
-            self._cap = _open(self.path)
+            self._cap = cv2.VideoCapture(str(self.path))
             ok, image = self._cap.read()
         self.loops += 1
         log.debug("video %s: looping (%d)", self.path, self.loops)
