@@ -18,7 +18,7 @@ from typing import Any
 from edgecam.app import Extras, build_pipeline
 from edgecam.config import Config, apply_overrides, load_config
 from edgecam.pipeline import Pipeline
-from edgecam.runtime import tune_for_frames
+from edgecam.runtime import freeze_startup_objects, tune_for_frames
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         extra.setdefault("display.window", display_exists())
     config = _configure(args, extra)
     pipeline = build_pipeline(config)
+    freeze_startup_objects()
     with stop_on_signals(pipeline):
         stats = pipeline.run()
     summary = pipeline.summary()
@@ -122,6 +123,7 @@ def replay(args: argparse.Namespace) -> int:
     config = _configure(args, extra)
     scorer = TruthScorer(load_video_truth(args.truth)) if args.truth else None
     pipeline = build_pipeline(config, Extras(sinks=[scorer] if scorer else [], live=False))
+    freeze_startup_objects()
     with stop_on_signals(pipeline):
         stats = pipeline.run()
     summary: dict[str, Any] = {"video": str(args.video), **pipeline.summary()}

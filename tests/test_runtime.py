@@ -58,3 +58,28 @@ def test_vision_threads_set_opencvs_pool() -> None:
         assert cv2.getNumThreads() >= 1
     finally:
         cv2.setNumThreads(before)
+
+
+def test_start_up_objects_are_frozen_out_of_full_collections() -> None:
+    import gc
+    import time
+
+    from edgecam.app import build_pipeline
+    from edgecam.config import Config
+    from edgecam.runtime import freeze_startup_objects
+
+    pipeline = build_pipeline(Config())
+    try:
+        t0 = time.perf_counter()
+        gc.collect()
+        before = time.perf_counter() - t0
+        frozen = freeze_startup_objects()
+        t0 = time.perf_counter()
+        gc.collect()
+        after = time.perf_counter() - t0
+        print(f"full collection: {before * 1e3:.1f} ms, frozen {frozen}, then {after * 1e3:.1f} ms")
+        assert frozen > 10_000 and after < before / 2
+    finally:
+        gc.unfreeze()
+        pipeline.fanout.close()
+        pipeline.source.close()
