@@ -140,8 +140,9 @@ class LiteRTBackend:
             return np.empty((0, 10), np.float32)
         size = padded_batch(n)
         interp = self._interpreter(size)
-        x = np.zeros((size, 28, 28, *([1] * (self._rank - 3))), np.float32)
-        x[:n] = np.asarray(batch, np.float32).reshape(n, 28, 28, *([1] * (self._rank - 3)))
+        tile = (28, 28, *([1] * (self._rank - 3)))
+        x = np.zeros((size, *tile), np.float32)
+        x[:n] = np.asarray(batch, np.float32).reshape(n, *tile)
         if self.quantised:
             info = np.iinfo(self.input_dtype)
             x = np.clip(np.round(x / self._in_scale + self._in_zero), info.min, info.max)

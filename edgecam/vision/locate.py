@@ -44,6 +44,7 @@ import numpy.typing as npt
 from edgecam.vision.normalize import TILE, normalise_digit
 
 _K3 = np.ones((3, 3), np.uint8)
+_LEVELS = np.arange(256, dtype=np.uint8).reshape(1, 256)  # every 8-bit value, for tables
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float32]
@@ -229,8 +230,15 @@ def is_paper(sat: float, bright: float, p: LocateParams) -> bool:
 def _scaled(factor: float) -> U8:
     """A 256-entry table of OpenCV's 8-bit scaling by ``factor``: ``cv2.LUT`` with it gives
     exactly ``cv2.multiply``'s results (rounding included) at a fraction of its cost."""
-    levels = np.arange(256, dtype=np.uint8).reshape(1, 256)
-    return np.asarray(_cv.multiply(levels, factor, dtype=cv2.CV_8U))
+    return np.asarray(_cv.multiply(_LEVELS, factor, dtype=cv2.CV_8U))
+
+
+@functools.lru_cache(maxsize=16)
+def _floor_scaled(factor: float) -> U8:
+    """A 256-entry table of floor(factor·h), so that for whole numbers g, h the test
+    g > factor·h is exactly g > table[h], done on 8-bit pictures."""
+    levels = _LEVELS.ravel().astype(np.float32)
+    return np.asarray(np.floor(np.minimum(factor * levels, 255)), np.uint8)
 
 
 def _quantile(values: npt.NDArray[np.generic], q: float) -> float:
@@ -257,8 +265,7 @@ def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, U8]:
     mad = _quantile(np.abs(dark - med), 0.5)
     white = _quantile(sp, 0.95)
     floor_grey = med + max(p.ink_low * white, p.noise_k * max(mad, 0.5))
-    levels = np.arange(256, dtype=np.uint8).reshape(1, 256)
-    over = cv2.divide(np.ones_like(levels), levels, scale=floor_grey * 255.0, dtype=cv2.CV_8U)
+    over = cv2.divide(np.ones_like(_LEVELS), _LEVELS, scale=floor_grey * 255.0, dtype=cv2.CV_8U)
     low = round(floor_grey * 255.0 / max(white, 1.0))
     return low, cv2.LUT(paper, over)
 
@@ -528,10 +535,8 @@ def page_edges(paper: U8, p: LocateParams) -> U8:
     hi = cv2.dilate(half, kw)
     g_wide = cv2.subtract(hi, cv2.erode(half, kw))
     g_near = cv2.subtract(cv2.dilate(half, _K3), cv2.erode(half, _K3))
-    # For whole numbers g, h: g > c·h exactly when g > floor(c·h), a table lookup on h.
-    levels = np.arange(256, dtype=np.float32)
-    step = cv2.LUT(hi, np.floor(np.minimum(p.edge_step * levels, 255)).astype(np.uint8))
-    sharp = cv2.LUT(g_wide, np.floor(np.minimum(p.edge_sharp * levels, 255)).astype(np.uint8))
+    step = cv2.LUT(hi, _floor_scaled(p.edge_step))
+    sharp = cv2.LUT(g_wide, _floor_scaled(p.edge_sharp))
     edge = cv2.bitwise_and(
         cv2.compare(g_wide, step, cv2.CMP_GT), cv2.compare(g_near, sharp, cv2.CMP_GT)
     )
