@@ -156,12 +156,7 @@ class Subscriber:
         return [json.loads(p)["frame"] for p in self.on("/result")]
 
     def wait(self, check: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return True
-            time.sleep(0.05)
-        return check()
+        return wait_for(check, timeout)
 
     def close(self) -> None:
         self.client.disconnect()
