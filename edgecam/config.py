@@ -419,9 +419,11 @@ class MqttConfig(_Section):
     def _check_together(self) -> MqttConfig:
         if self.password_file is not None and self.password_credential is not None:
             raise ValueError("password_file and password_credential: give one, not both")
-        from edgecam.sinks.mqtt import parse_url
+        address = None
+        if self.url is not None:  # the MQTT module (paho, the outbox) only when it is used
+            from edgecam.sinks.mqtt import parse_url
 
-        address = parse_url(self.url) if self.url is not None else None
+            address = parse_url(self.url)
         has_password = self.password_file is not None or self.password_credential is not None
         if has_password and not ((address and address.username) or self.username):
             raise ValueError("a password needs a user: set username or put user@ in url")

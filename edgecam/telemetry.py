@@ -85,6 +85,14 @@ class Telemetry:
         self.sink_failures = Counter(
             "edgecam_sink_failures", "Results a sink failed to take", ["sink"], registry=r
         )
+        # Each result touches a dozen series: their children are looked up once, not per
+        # frame (``labels()`` costs a lock and a dict look-up per call).
+        self._frames_c = self.frames.labels(camera)
+        self._keyframes_c = self.keyframes.labels(camera)
+        self._inference_c = self.inference.labels(camera)
+        self._digits_c = self.digits.labels(camera)
+        self._fps_c = self.fps.labels(camera)
+        self._latency_c: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._recent: deque[tuple[float, float, float]] = deque()  # (mono, c2r ms, infer ms)
         self._latest: Result | None = None
@@ -98,16 +106,18 @@ class Telemetry:
     def observe(self, result: Result) -> None:
         """Count one published result (the output thread calls this, in frame order)."""
         now = time.monotonic()
-        cam = self.camera
-        self.frames.labels(cam).inc()
+        self._frames_c.inc()
         lat = result.latency_ms
         for stage, ms in lat.items():
-            self.latency.labels(cam, stage).observe(ms / 1000.0)
+            child = self._latency_c.get(stage)
+            if child is None:
+                child = self._latency_c[stage] = self.latency.labels(self.camera, stage)
+            child.observe(ms / 1000.0)
         if result.keyframe:
-            self.keyframes.labels(cam).inc()
+            self._keyframes_c.inc()
             if "inference" in lat:
-                self.inference.labels(cam).observe(lat["inference"] / 1000.0)
-        self.digits.labels(cam).set(len(result.detections))
+                self._inference_c.observe(lat["inference"] / 1000.0)
+        self._digits_c.set(len(result.detections))
         with self._lock:
             self._frames += 1
             self._keyframes += int(result.keyframe)
@@ -119,7 +129,7 @@ class Telemetry:
             while self._recent and self._recent[0][0] < now - _WINDOW_S:
                 self._recent.popleft()
             fps = self._fps_locked(now)
-        self.fps.labels(cam).set(fps)
+        self._fps_c.set(fps)
 
     def tick(self, *, dropped: int, sink_failures: dict[str, int] | None = None) -> None:
         """Counters only the pipeline keeps, given as running totals."""
