@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -242,6 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="edgecam: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        # OpenCV and FFmpeg inside it print their own complaints about a bad file to stderr
+        # ("moov atom not found", an image decoder's parse error while OpenCV probes its
+        # backends), beside edgecam's one-line error that names the file and the fix; they
+        # are for --verbose. Both are read at their first use; values the user set are kept.
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     try:
         return _dispatch(args)
     except UserError as exc:

@@ -229,6 +229,19 @@ def test_bad_run_and_replay_input_is_one_line(args: list[str], needles: list[str
     assert_one_line_error(done.stderr, *needles)
 
 
+@pytest.mark.parametrize(
+    "content", [b"", b"not a video at all\n" * 50, b"\x00\x00\x00\x18ftypmp42"]
+)
+def test_a_corrupt_video_is_one_line_and_nothing_else(tmp_path: Path, content: bytes) -> None:
+    """The decoder's own complaints (FFmpeg's "moov atom not found") stay out of the way."""
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(content)
+    done = edgecam("replay", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert_one_line_error(done.stderr, str(bad), "re-encode")
+
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A freshly rendered 90-frame hand-held recording with its truth."""
