@@ -14,6 +14,7 @@ from edgecam.pipeline import Pipeline
 from edgecam.processor import FrameProcessor
 from edgecam.sinks.base import Sink
 from edgecam.sources import open_source, redact
+from edgecam.sources.base import SourceError, check_frame_size
 from edgecam.telemetry import Telemetry, TelemetrySink
 from edgecam.tracking import Tracker
 from edgecam.vision.motion import MotionParams
@@ -73,6 +74,11 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         options=cam.capture_options(),
         recovery=cam.recovery(),
     )
+    try:
+        check_frame_size(f"source {redact(cam.source)}", source.width, source.height)
+    except SourceError:
+        source.close()
+        raise
     telemetry = Telemetry(cam.id)
     sinks: list[Sink] = [TelemetrySink(telemetry)]
     try:

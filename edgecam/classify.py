@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.vision.locate import MIN_SIDE
 from edgecam.vision.reader import DigitReader, Reading
 
 
@@ -30,6 +31,9 @@ def load_image(path: Path) -> npt.NDArray[np.uint8]:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise ImageError("not a readable image (corrupt or unsupported format)")
+    h, w = image.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"too small to read ({w}×{h} px; at least {MIN_SIDE}×{MIN_SIDE})")
     return np.asarray(image, np.uint8)
 
 

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from edgecam.errors import UserError
-from edgecam.sources.base import CaptureOptions, Flip, Recovery
+from edgecam.sources.base import MIN_FRAME_SIDE, CaptureOptions, Flip, Recovery
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,13 +101,13 @@ class CameraConfig(_Section):
     )
     width: int | None = Field(
         default=None,
-        ge=16,
+        ge=MIN_FRAME_SIDE,
         le=8192,
         description="frame width (px) to ask of the camera, or to scale to; None: its own",
     )
     height: int | None = Field(
         default=None,
-        ge=16,
+        ge=MIN_FRAME_SIDE,
         le=8192,
         description="frame height (px) to ask of the camera, or to scale to; None: its own",
     )

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut, Sink
-from edgecam.sources.base import RecoveryCounters, Source
+from edgecam.sources.base import RecoveryCounters, Source, check_frame_size
 from edgecam.telemetry import Telemetry
 from edgecam.types import Frame
 
@@ -195,6 +195,8 @@ class Pipeline:
                 frame = self.source.read()
                 if frame is None:
                     break
+                if not self.stats.captured:  # a camera's size may be known only now
+                    check_frame_size(f"source {self.source.id}", frame.width, frame.height)
                 self.stats.captured += 1
                 inspection = self.processor.inspect(frame, stop=self.stop) if self._ahead else None
                 self._buffer.put((frame, inspection), self.stop)

@@ -79,14 +79,17 @@ def test_classify_keeps_input_order_and_reports_bad_files_last_in_exit_code(
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
     missing = tmp_path / "missing.png"
-    done = edgecam("classify", "--json", str(missing), str(path), str(corrupt))
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), np.full((5, 7, 3), 255, np.uint8))
+    done = edgecam("classify", "--json", str(missing), str(path), str(corrupt), str(tiny))
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [line["source"] for line in lines] == [str(missing), str(path), str(corrupt)]
+    assert [line["source"] for line in lines] == [str(missing), str(path), str(corrupt), str(tiny)]
     assert "no such file" in lines[0]["error"]
     assert lines[1]["text"] == "31415"
     assert "error" in lines[2]
+    assert "too small" in lines[3]["error"] and "7×5" in lines[3]["error"]
 
 
 def test_classify_without_json_prints_a_readable_line(page: tuple[Path, list[int]]) -> None:
@@ -240,6 +243,17 @@ def test_a_corrupt_video_is_one_line_and_nothing_else(tmp_path: Path, content: b
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert_one_line_error(done.stderr, str(bad), "re-encode")
+
+
+def test_a_video_too_small_to_hold_a_digit_is_refused_in_one_line(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.avi"
+    writer = cv2.VideoWriter(str(tiny), cv2.VideoWriter_fourcc(*"MJPG"), 10, (6, 6))
+    for _ in range(5):
+        writer.write(np.full((6, 6, 3), 200, np.uint8))
+    writer.release()
+    done = edgecam("replay", str(tiny))
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, str(tiny), "6×6", "at least 16×16")
 
 
 @pytest.fixture(scope="module")

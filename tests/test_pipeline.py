@@ -138,6 +138,16 @@ def test_every_result_carries_its_stage_timings_and_the_schema(reader: DigitRead
     assert [r.frame for r in sink.results if r.keyframe] == [0, 4]
 
 
+def test_a_camera_whose_frames_are_too_small_ends_with_a_clear_error(reader: DigitReader) -> None:
+    # A camera's size may be known only from its first frame: that frame is checked.
+    source = SyntheticSource(("7",), width=12, height=12, frames=5, live=True)
+    source.width = source.height = 0
+    pipeline = Pipeline(source, processor(reader), [Collect()])
+    stats = pipeline.run()
+    assert stats.processed == 0
+    assert "12×12" in stats.source_error and "at least 16×16" in stats.source_error
+
+
 def test_a_live_camera_faster_than_the_reader_drops_stale_frames_and_counts_them(
     reader: DigitReader,
 ) -> None:

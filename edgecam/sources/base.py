@@ -15,6 +15,18 @@ class SourceError(UserError):
     """A source cannot be opened or has failed for good; the message names it and the fix."""
 
 
+MIN_FRAME_SIDE = 16  # pixels: the smallest digit the reader looks for is ~15 px tall
+
+
+def check_frame_size(what: str, width: int, height: int) -> None:
+    """Refuse frames too small to hold a digit: the reader and the motion gate need room."""
+    if 0 < min(width, height) < MIN_FRAME_SIDE:
+        raise SourceError(
+            f"{what} gives {width}×{height} frames, too small to read digits in: use a "
+            f"source of at least {MIN_FRAME_SIDE}×{MIN_FRAME_SIDE} pixels"
+        )
+
+
 def redact(text: str) -> str:
     """A URI (or a message or launch string quoting one) with any password hidden, fit for
     a log line."""

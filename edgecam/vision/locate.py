@@ -44,6 +44,7 @@ import numpy.typing as npt
 from edgecam.vision.normalize import TILE, normalise_digit
 
 _K3 = np.ones((3, 3), np.uint8)
+MIN_SIDE = 8  # pixels: a smaller picture cannot hold a readable digit
 _LEVELS = np.arange(256, dtype=np.uint8).reshape(1, 256)  # every 8-bit value, for tables
 
 IntArray = npt.NDArray[np.int32]
@@ -150,8 +151,13 @@ def prepare(image: npt.NDArray[np.generic], work_long: int) -> tuple[U8, U8 | No
         img = img[:, :, 0]
     if img.ndim == 3 and img.shape[2] == 4:
         img = img[:, :, :3]
-    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or min(img.shape[:2]) < 8:
-        raise ValueError(f"image must be greyscale or BGR and at least 8×8, got {img.shape}")
+    if (
+        not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3))
+        or min(img.shape[:2]) < MIN_SIDE
+    ):
+        raise ValueError(
+            f"image must be greyscale or BGR and at least {MIN_SIDE}×{MIN_SIDE}, got {img.shape}"
+        )
     h, w = img.shape[:2]
     scale = max(h, w) / work_long
     if scale > 1:
