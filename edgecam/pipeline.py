@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,17 +189,44 @@ class Pipeline:
             else EveryFrameQueue(_queue_frames(source.width, source.height))
         )
         self._capture_done = threading.Event()
+        self._decode_ahead = _queue_frames(source.width, source.height) // 2
+
+    def _next(self) -> Frame | None:
+        frame = self.source.read()
+        if frame is not None:
+            if not self.stats.captured:  # a camera's size may be known only now
+                check_frame_size(f"source {self.source.id}", frame.width, frame.height)
+            self.stats.captured += 1
+        return frame
 
     def _capture(self) -> None:
+        # Replay gates frames here, ahead of the reads. When the gate's next decision waits
+        # for the read in progress, the thread decodes the following frames meanwhile
+        # instead of idling (the decisions, and so the results, are the same).
+        decoded: deque[Frame] = deque()
+        ended = False
         try:
             while not self.stop.is_set():
-                frame = self.source.read()
+                if decoded:
+                    frame: Frame | None = decoded.popleft()
+                else:
+                    frame = None if ended else self._next()
                 if frame is None:
                     break
-                if not self.stats.captured:  # a camera's size may be known only now
-                    check_frame_size(f"source {self.source.id}", frame.width, frame.height)
-                self.stats.captured += 1
-                inspection = self.processor.inspect(frame, stop=self.stop) if self._ahead else None
+                inspection = None
+                if self._ahead:
+                    while (
+                        not ended
+                        and len(decoded) < self._decode_ahead
+                        and self.processor.inspect_would_wait()
+                        and not self.stop.is_set()
+                    ):
+                        following = self._next()
+                        if following is None:
+                            ended = True
+                        else:
+                            decoded.append(following)
+                    inspection = self.processor.inspect(frame, stop=self.stop)
                 self._buffer.put((frame, inspection), self.stop)
         except Exception as exc:  # a driver's failure ends this source; the loop reports it
             detail = " ".join(str(exc).split())  # drivers' messages span lines
@@ -278,7 +306,10 @@ class Pipeline:
         capture.join(max(0.0, deadline - time.monotonic()))
         if capture.is_alive():
             log.warning("capture thread still blocked in the source; leaving it behind")
-        self.stats.dropped = self._buffer.dropped
+        st = self.stats
+        st.dropped = self._buffer.dropped
+        # Queued, or decoded ahead and not yet queued, when the stop came.
+        st.unprocessed = max(st.unprocessed, st.captured - st.processed - st.dropped)
 
     def summary(self) -> dict[str, Any]:
         """The counters and latency percentiles as one JSON-able object."""

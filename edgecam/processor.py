@@ -71,6 +71,11 @@ class FrameProcessor:
         motion = self.gate.check(frame.image, stop=stop)
         return Inspection(motion, (time.monotonic() - t0) * 1000)
 
+    def inspect_would_wait(self) -> bool:
+        """Whether :meth:`inspect` of the next frame may block until the read in progress is
+        done (whether a steady view is due for a read depends on what that read finds)."""
+        return self.gate.pending()
+
     def process(self, frame: Frame, *, dequeued_mono: float | None = None) -> Result:
         return self.finish(frame, self.inspect(frame), dequeued_mono=dequeued_mono)
 

@@ -101,6 +101,19 @@ def test_an_interval_decision_waits_for_the_last_read_to_be_confirmed() -> None:
     worker.join()
 
 
+def test_the_gate_says_when_its_next_decision_would_wait_for_a_read() -> None:
+    """Replay's capture thread decodes the next frames instead of idling in such a wait."""
+    source = sheet_frames()
+    gate = MotionGate(MotionParams(keyframe_interval=2))
+    assert not gate.pending()  # nothing read yet
+    gate.check(source.read().image)  # type: ignore[union-attr]  # the first frame: a read
+    assert not gate.pending()  # the next frame is too early for the interval
+    gate.check(source.read().image)  # type: ignore[union-attr]
+    assert gate.pending()  # the next one is due unless that read finds the same reading
+    gate.confirm()
+    assert not gate.pending()
+
+
 def test_a_camera_sliding_over_bare_paper_re_keys_without_reading() -> None:
     """Far from the reference, with nothing but paper in the strip that came into view, the
     reference moves to the frame and nothing is read; a digit coming into view is read."""

@@ -137,6 +137,13 @@ class MotionGate:
             self.rekeys += 1
         return Motion(dx, dy, change, float(response), reason, rekey)
 
+    def pending(self) -> bool:
+        """Whether the next :meth:`check` may wait for a read decided before to be confirmed
+        (a thread running ahead of the reads can do other work meanwhile)."""
+        with self._cond:
+            unconfirmed = self._confirmed < self._issued
+        return unconfirmed and self._since + 1 >= self.params.keyframe_interval
+
     def confirm(self, confirmed: bool = False) -> None:
         """The oldest outstanding full read is done. ``confirmed``: it was an interval read
         that found the reading unchanged, so the view may wait longer for the next one."""
