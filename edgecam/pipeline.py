@@ -189,7 +189,9 @@ class Pipeline:
             else EveryFrameQueue(_queue_frames(source.width, source.height))
         )
         self._capture_done = threading.Event()
-        self._decode_ahead = _queue_frames(source.width, source.height) // 2
+        # A paced file's next frame is not due yet: decoding it ahead would hold back this one.
+        paced = bool(getattr(source, "realtime", False))
+        self._decode_ahead = 0 if paced else _queue_frames(source.width, source.height) // 2
 
     def _next(self) -> Frame | None:
         frame = self.source.read()

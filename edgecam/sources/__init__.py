@@ -107,6 +107,7 @@ def open_source(
                 live=bool(live),
                 recover=False,
                 loop=loop,
+                realtime=realtime,
             )
         log.warning("GStreamer capture unavailable (%s): reading %s with OpenCV", reason, path)
     return VideoFileSource(

@@ -304,6 +304,7 @@ class GstSource(RecoveryCounters):
         live: bool = True,
         recover: bool | None = None,
         loop: bool = False,
+        realtime: bool = False,
         recovery: Recovery | None = None,
         expert: bool = False,
         width: int = 0,
@@ -322,6 +323,7 @@ class GstSource(RecoveryCounters):
         self.live = live
         self.recover = live if recover is None else recover
         self.loop = loop
+        self.realtime = realtime  # a file paced at its own rate (the launch string's sync)
         self.recovery = recovery or Recovery()
         self.expert = expert
         self.width, self.height, self.fps = width, height, fps
