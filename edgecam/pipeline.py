@@ -3,7 +3,8 @@
 A live camera goes on producing frames whether or not the reader keeps up, so the capture
 thread keeps only the *freshest* frame and counts every one it overwrites (Frigate's queue of
 two, Roboflow's ``BufferFillingStrategy``): results are never about a stale picture. A file
-waits to be read, so replay takes *every* frame through a small blocking queue. Processing
+waits to be read, so replay takes *every* frame, gated ahead of the reads by whichever
+thread is free (:class:`GatedFeed`). Processing
 and the sinks run on the calling thread (the main thread, where a GUI window must live);
 signal handlers only set :attr:`Pipeline.stop`, and shutdown is bounded: the frame being
 processed is finished and published, sinks are flushed and closed, the capture thread is
@@ -12,7 +13,6 @@ given a moment and then abandoned (it is a daemon thread blocked in a driver cal
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -116,29 +116,118 @@ class FreshestSlot:
             return int(self._has and self._item is not _END)
 
 
-class EveryFrameQueue:
-    """A small blocking queue: the capture thread waits for the reader, nothing is dropped."""
+class GatedFeed:
+    """Replay's frames on their way from the decoder to the reads, gated in frame order by
+    whichever of the two threads is free; nothing is dropped.
 
-    def __init__(self, size: int = 4) -> None:
-        self._q: queue.Queue[Any] = queue.Queue(maxsize=size)
-        self.dropped = 0
+    Every frame must pass the motion gate, in order, before it is read. The capture thread
+    decodes frames and gates them as it goes. The processing thread, when it has nothing
+    to read, gates the next decoded frame itself rather than wait; and when the gate's next
+    decision waits for the read in progress (whether a steady view is due depends on what
+    it finds), the capture thread decodes further instead. Only the capture thread takes
+    a decision that may wait, so the reader never waits for itself. At most ``size``
+    frames are held.
+    """
 
-    def put(self, item: Any, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self._q.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-        if item is _END:  # stopping: the reader is going anyway, the end is only a courtesy
-            with contextlib.suppress(queue.Full):
-                self._q.put_nowait(item)
+    def __init__(
+        self,
+        inspect: Callable[[Frame, threading.Event | None], Inspection],
+        would_wait: Callable[[], bool],
+        size: int = 4,
+    ) -> None:
+        self._inspect = inspect
+        self._would_wait = would_wait
+        self.size = size
+        self.dropped = 0  # never: every frame of a file is read
+        self._cond = threading.Condition()
+        self._decoded: deque[Frame] = deque()
+        self._gated: deque[tuple[Frame, Inspection]] = deque()
+        self._gating = False  # a thread is running the gate on the oldest decoded frame
+        self._reader_idle = False
+        self._ended = False
+
+    # -- the capture thread --
+
+    def room(self) -> bool:
+        with self._cond:
+            return len(self._decoded) + len(self._gated) + self._gating < self.size
+
+    def add(self, frame: Frame) -> None:
+        with self._cond:
+            self._decoded.append(frame)
+            self._cond.notify_all()
+
+    def end(self) -> None:
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+
+    def gate_next(self, *, can_decode: bool, stop: threading.Event) -> bool:
+        """Gate the oldest decoded frame unless the reader is idle and can, or the decision
+        would wait and decoding can go on meanwhile; whether a frame was gated."""
+        with self._cond:
+            if not self._decoded or self._gating:
+                return False
+            waits = self._would_wait()
+            if (self._reader_idle and not waits) or (waits and can_decode):
+                return False
+            self._gating = True
+            frame = self._decoded.popleft()
+        self._run_gate(frame, stop)
+        return True
+
+    def wait_for_change(self, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait(timeout)
+
+    def all_gated(self) -> bool:
+        with self._cond:
+            return not (self._decoded or self._gating)
+
+    # -- the processing thread --
 
     def get(self, timeout: float) -> Any:
-        return self._q.get(timeout=timeout)
+        """The next gated frame, gating it here if it is next and the gate can decide at
+        once; :data:`_END` after the last; ``queue.Empty`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if self._gated:
+                    item = self._gated.popleft()
+                    self._cond.notify_all()
+                    return item
+                if self._decoded and not self._gating and not self._would_wait():
+                    self._gating = True
+                    frame = self._decoded.popleft()
+                    break
+                if self._ended and not self._decoded and not self._gating:
+                    return _END
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise queue.Empty
+                self._reader_idle = True
+                self._cond.wait(left)
+                self._reader_idle = False
+        self._run_gate(frame, None)
+        with self._cond:
+            return self._gated.popleft()
 
     def pending(self) -> int:
-        return self._q.qsize()
+        with self._cond:
+            return len(self._decoded) + len(self._gated) + self._gating
+
+    def _run_gate(self, frame: Frame, stop: threading.Event | None) -> None:
+        try:
+            inspection = self._inspect(frame, stop)
+        except BaseException:
+            with self._cond:
+                self._gating = False
+                self._cond.notify_all()
+            raise
+        with self._cond:  # queued and released at once, so the next frame queues after it
+            self._gated.append((frame, inspection))
+            self._gating = False
+            self._cond.notify_all()
 
 
 @dataclass
@@ -180,18 +269,20 @@ class Pipeline:
         self.shutdown_s = shutdown_s
         self.stop = threading.Event()
         self.stats = PipelineStats()
-        # Replay gates each frame on the capture thread (see FrameProcessor), so the queue
-        # holds enough frames (~24 MB) for the gate to run ahead while a keyframe is read.
-        self._ahead = not source.live
-        self._buffer: FreshestSlot | EveryFrameQueue = (
+        # Replay gates frames ahead of the reads (see FrameProcessor and GatedFeed), with
+        # room for enough frames (~24 MB) for the gate to run ahead while a keyframe is read.
+        self._buffer: FreshestSlot | GatedFeed = (
             FreshestSlot(lambda: 1.0 / source.fps if source.fps > 0 else 0.0)
             if source.live
-            else EveryFrameQueue(_queue_frames(source.width, source.height))
+            else GatedFeed(
+                lambda frame, stop: processor.inspect(frame, stop=stop),
+                processor.inspect_would_wait,
+                _queue_frames(source.width, source.height),
+            )
         )
         self._capture_done = threading.Event()
         # A paced file's next frame is not due yet: decoding it ahead would hold back this one.
-        paced = bool(getattr(source, "realtime", False))
-        self._decode_ahead = 0 if paced else _queue_frames(source.width, source.height) // 2
+        self._paced = bool(getattr(source, "realtime", False))
 
     def _next(self) -> Frame | None:
         frame = self.source.read()
@@ -202,41 +293,48 @@ class Pipeline:
         return frame
 
     def _capture(self) -> None:
-        # Replay gates frames here, ahead of the reads. When the gate's next decision waits
-        # for the read in progress, the thread decodes the following frames meanwhile
-        # instead of idling (the decisions, and so the results, are the same).
-        decoded: deque[Frame] = deque()
-        ended = False
         try:
-            while not self.stop.is_set():
-                if decoded:
-                    frame: Frame | None = decoded.popleft()
-                else:
-                    frame = None if ended else self._next()
-                if frame is None:
-                    break
-                inspection = None
-                if self._ahead:
-                    while (
-                        not ended
-                        and len(decoded) < self._decode_ahead
-                        and self.processor.inspect_would_wait()
-                        and not self.stop.is_set()
-                    ):
-                        following = self._next()
-                        if following is None:
-                            ended = True
-                        else:
-                            decoded.append(following)
-                    inspection = self.processor.inspect(frame, stop=self.stop)
-                self._buffer.put((frame, inspection), self.stop)
+            if isinstance(self._buffer, GatedFeed):
+                self._decode_and_gate(self._buffer)
+            else:
+                slot = self._buffer
+                while not self.stop.is_set():
+                    frame = self._next()
+                    if frame is None:
+                        break
+                    slot.put((frame, None), self.stop)
         except Exception as exc:  # a driver's failure ends this source; the loop reports it
-            detail = " ".join(str(exc).split())  # drivers' messages span lines
-            self.stats.source_error = f"{type(exc).__name__}: {detail}"
-            log.error("source %s failed: %s", self.source.id, self.stats.source_error)
+            self._fail(exc)
         finally:
             self._capture_done.set()
-            self._buffer.put(_END, self.stop)
+            if isinstance(self._buffer, GatedFeed):
+                self._buffer.end()
+            else:
+                self._buffer.put(_END, self.stop)
+
+    def _fail(self, exc: Exception) -> None:
+        detail = " ".join(str(exc).split())  # drivers' messages span lines
+        self.stats.source_error = f"{type(exc).__name__}: {detail}"
+        log.error("source %s failed: %s", self.source.id, self.stats.source_error)
+
+    def _decode_and_gate(self, feed: GatedFeed) -> None:
+        """Replay: decode every frame and gate it, or leave it to an idle reader."""
+        ended = False
+        while not self.stop.is_set():
+            room = not ended and feed.room()
+            if room:
+                frame = self._next()
+                if frame is None:
+                    ended = True
+                else:
+                    feed.add(frame)
+            # A paced file's next frame is not due: decoding it would hold back this one.
+            can_decode = not ended and not self._paced and feed.room()
+            gated = feed.gate_next(can_decode=can_decode, stop=self.stop)
+            if ended and feed.all_gated():
+                return
+            if not gated and not can_decode:
+                feed.wait_for_change(0.05)
 
     def run(self) -> PipelineStats:
         """Process until the source ends, ``max_frames`` are done, a sink asks to stop, or
@@ -252,6 +350,9 @@ class Pipeline:
                     item = self._buffer.get(timeout=0.05)
                 except queue.Empty:
                     item = None
+                except Exception as exc:  # the gate, run here for a replay, failed on a frame
+                    self._fail(exc)
+                    break
                 now = time.monotonic()
                 if now >= next_tick:
                     next_tick = now + self.tick_s

@@ -9,8 +9,9 @@ is read").
 
 The work comes in two halves: :meth:`FrameProcessor.inspect` (the motion gate: pictures only)
 and :meth:`FrameProcessor.finish` (the read, the tracker, the result). Replay runs the first
-on the capture thread, in frame order, so a file's frames are gated while a keyframe is being
-read; a live camera runs both on the processing thread, only for the frames it keeps.
+ahead of the second, in frame order, on whichever thread is free (the capture thread while a
+keyframe is being read, the processing thread when it would otherwise wait); a live camera
+runs both on the processing thread, only for the frames it keeps.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from edgecam.backends import load_backend
 from edgecam.evaluate import TruthScorer
 from edgecam.pipeline import Pipeline
-from edgecam.processor import FrameProcessor
+from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut
 from edgecam.sources.synthetic import SyntheticSource
 from edgecam.types import RESULT_SCHEMA, Frame, Result
@@ -99,21 +99,51 @@ class Slow(Collect):
             time.sleep(0.02)
 
 
-def test_replay_gating_ahead_on_the_capture_thread_gives_the_same_results(
-    reader: DigitReader,
+class Sluggish:
+    """A file whose decoding now and then takes a while, so the reader runs out of frames."""
+
+    def __init__(self, inner: SyntheticSource) -> None:
+        self.inner = inner
+        self.id, self.live, self.fps = inner.id, inner.live, inner.fps
+        self.width, self.height = inner.width, inner.height
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is not None and frame.seq % 3 == 0:
+            time.sleep(0.015)
+        return frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("slow", ["reader", "decoder"])
+def test_replay_gating_ahead_on_either_thread_gives_the_same_results(
+    reader: DigitReader, slow: str
 ) -> None:
-    """Replay gates frames on the capture thread while the reader works; the results must be
-    exactly those of gating and reading each frame in turn on one thread."""
+    """Replay gates frames ahead of the reads on whichever thread is free (the capture
+    thread while the reader works, the reader when it runs out of frames); the results
+    must be exactly those of gating and reading each frame in turn on one thread."""
 
     def sheet() -> SyntheticSource:
         return SyntheticSource(("31415", "92653"), frames=90, live=False, drift=40.0)
 
-    sink = Slow()
-    Pipeline(sheet(), processor(reader, interval=4), [sink]).run()
+    sink = Slow() if slow == "reader" else Collect()
+    gating = processor(reader, interval=4)
+    threads: list[str] = []
+    inspect = gating.inspect
+
+    def spy(frame: Frame, *, stop: threading.Event | None = None) -> Inspection:
+        threads.append(threading.current_thread().name)
+        return inspect(frame, stop=stop)
+
+    gating.inspect = spy  # type: ignore[method-assign]
+    source = sheet() if slow == "reader" else Sluggish(sheet())
+    Pipeline(source, gating, [sink]).run()  # type: ignore[arg-type]
     alone = processor(reader, interval=4)
-    source = sheet()
+    plain = sheet()
     expected = []
-    while (frame := source.read()) is not None:
+    while (frame := plain.read()) is not None:
         expected.append(alone.process(frame))
 
     def key(r: Result) -> tuple[object, ...]:
@@ -122,6 +152,9 @@ def test_replay_gating_ahead_on_the_capture_thread_gives_the_same_results(
 
     assert [key(r) for r in sink.results] == [key(r) for r in expected]
     assert sum(r.keyframe for r in expected) >= 6
+    # Each thread took its share where the other was the slow one.
+    busy = "edgecam-capture" if slow == "reader" else threading.main_thread().name
+    assert threads.count(busy) >= 10, threads
 
 
 def test_every_result_carries_its_stage_timings_and_the_schema(reader: DigitReader) -> None:
