@@ -86,7 +86,7 @@ class FreshestSlot:
         self.dropped = 0
         self.waited = 0  # hand-offs that waited for a frame already due
 
-    def put(self, item: Any, stop: threading.Event) -> None:
+    def put(self, item: Any) -> None:
         with self._cond:
             if self._has and self._item is not _END:
                 self.dropped += 1
@@ -110,10 +110,6 @@ class FreshestSlot:
                     self._cond.wait_for(lambda: self._puts != puts, period / 4)
             item, self._item, self._has = self._item, None, False
             return item
-
-    def pending(self) -> int:
-        with self._cond:
-            return int(self._has and self._item is not _END)
 
 
 class GatedFeed:
@@ -212,10 +208,6 @@ class GatedFeed:
         with self._cond:
             return self._gated.popleft()
 
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._decoded) + len(self._gated) + self._gating
-
     def _run_gate(self, frame: Frame, stop: threading.Event | None) -> None:
         try:
             inspection = self._inspect(frame, stop)
@@ -235,7 +227,7 @@ class PipelineStats:
     captured: int = 0
     processed: int = 0
     dropped: int = 0  # frames a live source overwrote before they were read
-    unprocessed: int = 0  # frames queued when a stop came
+    unprocessed: int = 0  # frames held, neither read nor dropped, when a stop came
     source_error: str = ""
     started_mono: float = 0.0
     first_frame_mono: float = 0.0
@@ -280,7 +272,6 @@ class Pipeline:
                 _queue_frames(source.width, source.height),
             )
         )
-        self._capture_done = threading.Event()
         # A paced file's next frame is not due yet: decoding it ahead would hold back this one.
         self._paced = bool(getattr(source, "realtime", False))
 
@@ -302,15 +293,14 @@ class Pipeline:
                     frame = self._next()
                     if frame is None:
                         break
-                    slot.put((frame, None), self.stop)
+                    slot.put((frame, None))
         except Exception as exc:  # a driver's failure ends this source; the loop reports it
             self._fail(exc)
         finally:
-            self._capture_done.set()
             if isinstance(self._buffer, GatedFeed):
                 self._buffer.end()
             else:
-                self._buffer.put(_END, self.stop)
+                self._buffer.put(_END)
 
     def _fail(self, exc: Exception) -> None:
         detail = " ".join(str(exc).split())  # drivers' messages span lines
@@ -400,7 +390,6 @@ class Pipeline:
 
     def _shutdown(self, capture: threading.Thread) -> None:
         deadline = time.monotonic() + self.shutdown_s
-        self.stats.unprocessed = self._buffer.pending()
         self.fanout.close()  # flush every accepted result first: nothing published is lost
         try:
             self.source.close()
@@ -411,8 +400,8 @@ class Pipeline:
             log.warning("capture thread still blocked in the source; leaving it behind")
         st = self.stats
         st.dropped = self._buffer.dropped
-        # Queued, or decoded ahead and not yet queued, when the stop came.
-        st.unprocessed = max(st.unprocessed, st.captured - st.processed - st.dropped)
+        # Held when the stop came (queued, or decoded and not yet gated): neither read nor dropped.
+        st.unprocessed = max(0, st.captured - st.processed - st.dropped)
 
     def summary(self) -> dict[str, Any]:
         """The counters and latency percentiles as one JSON-able object."""

@@ -268,10 +268,9 @@ def test_the_slot_waits_for_a_frame_already_due_instead_of_handing_over_a_stale_
 
     period = 1 / 30
     slot = FreshestSlot(lambda: period)
-    stop = threading.Event()
     # given a frame 1.2 periods old: the next one was captured and is being converted
-    slot.put(_stamped(0, 1.2 * period), stop)
-    late = threading.Timer(0.003, lambda: slot.put(_stamped(1, 0.003), stop))
+    slot.put(_stamped(0, 1.2 * period))
+    late = threading.Timer(0.003, lambda: slot.put(_stamped(1, 0.003)))
     late.start()
     # when the reader takes a frame
     frame, _ = slot.get(timeout=1.0)
@@ -285,7 +284,7 @@ def test_the_slot_waits_at_most_a_quarter_period_for_a_camera_that_went_quiet() 
 
     period = 1 / 30
     slot = FreshestSlot(lambda: period)
-    slot.put(_stamped(0, 5 * period), threading.Event())
+    slot.put(_stamped(0, 5 * period))
     t0 = time.monotonic()
     frame, _ = slot.get(timeout=1.0)
     waited = time.monotonic() - t0
@@ -293,6 +292,6 @@ def test_the_slot_waits_at_most_a_quarter_period_for_a_camera_that_went_quiet() 
     # and a fresh frame, or a camera of unknown rate, is handed over at once
     for rate, age in ((lambda: period, 0.2 * period), (lambda: 0.0, 5 * period)):
         slot = FreshestSlot(rate)
-        slot.put(_stamped(1, age), threading.Event())
+        slot.put(_stamped(1, age))
         t0 = time.monotonic()
         assert slot.get(timeout=1.0)[0].seq == 1 and time.monotonic() - t0 < 0.005
