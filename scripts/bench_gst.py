@@ -1,16 +1,19 @@
-"""Decoding speed of a recording through GStreamer against OpenCV, both as edgecam sources.
+"""A recording through GStreamer against OpenCV, both as edgecam opens them: decoding alone,
+and the whole ``edgecam replay``.
 
-Both read every frame of the same file into BGR numpy frames through edgecam's own
-``Source.read()`` — ``VideoFileSource`` (OpenCV's FFmpeg) and ``GstSource`` (``file://``:
-decodebin, the decoder's own I420 handed over and converted by OpenCV) — in alternating
-rounds, best round kept, so a neighbour's load hurts both alike, with the process settings
-``edgecam replay`` uses (``edgecam/runtime.py``). Two codecs: the bench video
-as ``make_replay.py`` writes it (MPEG-4 part 2, OpenCV's ``mp4v``) and the same frames
-re-encoded to H.264 with x264 (what cameras and most recordings carry).
+Decoding: every frame of the same file read into BGR numpy frames through edgecam's own
+sources — the bare path (``VideoFileSource``: OpenCV's FFmpeg) and ``file://`` (``GstSource``:
+decodebin, the decoder's own I420 converted by OpenCV, the software decoder's threads as a
+replay sets them) — in alternating rounds, best round kept, with the process settings
+``edgecam replay`` uses (``edgecam/runtime.py``). Replay: the whole ``edgecam replay`` command,
+start-up included, on the bare path and on ``file://``, alternating, median of the rounds'
+ratios. Two codecs: the bench video as ``make_replay.py`` writes it (MPEG-4 part 2, OpenCV's
+``mp4v``) and the same frames re-encoded to H.264 with x264 (what cameras and most recordings
+carry).
 
 ::
 
-    .venv/bin/python scripts/bench_gst.py [--video V.mp4] [--rounds 3]
+    .venv/bin/python scripts/bench_gst.py [--video V.mp4] [--rounds 3] [--replay-rounds 5]
 
 Without ``--video`` the 1,500-frame 640×480 video of ``bench_replay.py`` is used (made with
 ``make_replay.py`` and cached in /tmp when missing). Prints one JSON object.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -30,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edgecam.runtime import tune_for_frames  # noqa: E402
-from edgecam.sources import gst  # noqa: E402
-from edgecam.sources.base import CaptureOptions, Source  # noqa: E402
-from edgecam.sources.launch import file_launch  # noqa: E402
-from edgecam.sources.video import VideoFileSource  # noqa: E402
+from edgecam.sources import gst, open_source  # noqa: E402
+from edgecam.sources.base import Source  # noqa: E402
+
+EDGECAM = Path(sys.executable).with_name("edgecam")
 
 
 def ensure_video(video: str | None) -> Path:
@@ -81,17 +85,14 @@ def rate(source: Source) -> tuple[float, int]:
     return n / (time.perf_counter() - t0), n
 
 
-def gst_source(video: Path) -> Source:
-    launch = file_launch(str(video), CaptureOptions(), gst.available_elements())
-    return gst.GstSource(launch, name=str(video), live=False)
-
-
 def compare(video: Path, rounds: int) -> dict[str, Any]:
+    """Decoding alone: frames/s of each source's ``read()``, best of the alternating rounds."""
+    uris = {"opencv": str(video), "gstreamer": video.resolve().as_uri()}
     best = {"opencv": 0.0, "gstreamer": 0.0}
     frames = {}
     for _ in range(rounds):
-        for name, make in (("opencv", VideoFileSource), ("gstreamer", gst_source)):
-            fps, n = rate(make(video))
+        for name, uri in uris.items():
+            fps, n = rate(open_source(uri))
             best[name] = max(best[name], fps)
             frames[name] = n
     if frames["opencv"] != frames["gstreamer"]:
@@ -104,10 +105,41 @@ def compare(video: Path, rounds: int) -> dict[str, Any]:
     }
 
 
+def replay_seconds(uri: str) -> float:
+    """Wall time of one whole ``edgecam replay`` (its results discarded)."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(EDGECAM), "replay", uri, "--results", "/dev/null"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - t0
+
+
+def compare_replay(video: Path, rounds: int) -> dict[str, Any]:
+    """The whole replay command, alternating which goes first; speed = OpenCV's time over
+    GStreamer's, per round, median kept (one round's neighbour load hits both alike)."""
+    uris = {"opencv": str(video), "gstreamer": video.resolve().as_uri()}
+    times: dict[str, list[float]] = {"opencv": [], "gstreamer": []}
+    for r in range(rounds):
+        for name in ("opencv", "gstreamer") if r % 2 == 0 else ("gstreamer", "opencv"):
+            times[name].append(replay_seconds(uris[name]))
+    ratios = [o / g for o, g in zip(times["opencv"], times["gstreamer"], strict=True)]
+    return {
+        "opencv_s": [round(t, 2) for t in times["opencv"]],
+        "gstreamer_s": [round(t, 2) for t in times["gstreamer"]],
+        "ratio": round(statistics.median(ratios), 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--video", help="the recording to decode (default: the bench video)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; best kept")
+    parser.add_argument("--rounds", type=int, default=3, help="decoding rounds; best kept")
+    parser.add_argument(
+        "--replay-rounds", type=int, default=5, help="whole-replay rounds; median ratio kept"
+    )
     args = parser.parse_args(argv)
     reason = gst.unavailable()
     if reason is not None:
@@ -115,10 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     video = ensure_video(args.video)
     tune_for_frames(1)  # as `edgecam replay` runs: freed frames reused, one OpenCV thread
+    h264 = to_h264(video)
     report = {
         "gstreamer": gst.version(),
+        "replay_decoder_threads": gst.replay_decoder_threads(),
         "mpeg4": compare(video, args.rounds),
-        "h264": compare(to_h264(video), args.rounds),
+        "h264": compare(h264, args.rounds),
+        "replay_mpeg4": compare_replay(video, args.replay_rounds),
+        "replay_h264": compare_replay(h264, args.replay_rounds),
     }
     print(json.dumps(report))
     return 0

@@ -415,6 +415,44 @@ def test_a_file_through_gstreamer_matches_opencvs_decode(recording: Path) -> Non
     assert source.status == "closed"
 
 
+def libav_decoders(source: Any) -> list[Any]:
+    """The libav decoders decodebin plugged into a GstSource's running pipeline."""
+    found = []
+    it = source._stream.pipeline.iterate_recurse()
+    while True:
+        ok, element = it.next()
+        if ok != gst_mod.load().Gst.IteratorResult.OK:
+            return found
+        if element.get_factory().get_name().startswith("avdec_"):
+            found.append(element)
+
+
+@needs_gst
+@pytest.mark.parametrize("live", [False, True])
+def test_a_replay_caps_its_software_decoders_threads_and_a_live_file_does_not(
+    recording: Path, live: bool
+) -> None:
+    # given a recording opened for a replay (every frame) or as a live camera
+    source = open_source(recording.as_uri(), live=live)
+    try:
+        assert source.read() is not None
+        # then the replay's libav decoder has the cores the two loop threads leave, the
+        # live one its own default (0: one per core)
+        (decoder,) = libav_decoders(source)
+        want = 0 if live else gst_mod.replay_decoder_threads()
+        assert decoder.get_property("max-threads") == want
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (4, 2), (12, 10)])
+def test_replay_decoders_get_the_cores_the_loop_threads_leave(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int
+) -> None:
+    monkeypatch.setattr(gst_mod.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert gst_mod.replay_decoder_threads() == threads
+
+
 @needs_gst
 def test_a_looping_file_starts_over_and_keeps_counting(recording: Path) -> None:
     source = open_source(recording.as_uri(), loop=True)

@@ -108,6 +108,7 @@ def open_source(
                 recover=False,
                 loop=loop,
                 realtime=realtime,
+                decoder_threads=0 if live or realtime else gst.replay_decoder_threads(),
             )
         log.warning("GStreamer capture unavailable (%s): reading %s with OpenCV", reason, path)
     return VideoFileSource(
