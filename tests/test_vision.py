@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edgecam.vision.locate import Candidates, find_candidates
+from edgecam.vision.locate import Candidates, find_candidates, merge_parts
 from edgecam.vision.normalize import TILE
 from edgecam.vision.reader import reading_order, reading_text
 
@@ -242,6 +242,21 @@ def test_a_vertical_line_cut_into_dashes_by_ruling_is_not_a_row_of_ones() -> Non
     cv2.line(page, (400, 200), (401, 240), (60, 40, 30), 3, cv2.LINE_AA)  # and a real 1
     boxes = find_candidates(page).boxes
     assert len(boxes) == 1 and abs(int(boxes[0][0]) - 400) <= 4
+
+
+@pytest.mark.parametrize(("line_end", "joined"), [(480, False), (470, True)])
+def test_nothing_is_joined_to_a_part_cut_by_the_pictures_border(
+    line_end: int, joined: bool
+) -> None:
+    # Given a 0 (30×40 at 300,400) and a grid line's remnant overlapping its box, which
+    # runs on to the bottom of a 640×480 picture or stops short of it
+    stats = np.array([[300, 400, 30, 40, 300], [325, 410, 3, line_end - 410, 210]])
+    # when the parts are grouped into digits
+    groups = merge_parts(stats, 400, 300, (640, 480))
+    # then the remnant cut by the border stays apart (it would take the 0 down with it as
+    # "cut off"); the same remnant inside the picture is joined as before
+    assert (groups == [[0, 1]]) == joined
+    assert merge_parts(stats, 400, 300) == [[0, 1]]
 
 
 def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> None:

@@ -389,11 +389,16 @@ def remove_lines(binary: U8, lines: U8, p: LocateParams) -> U8:
     return cv2.max(kept, crossing)
 
 
-def merge_parts(stats: IntArray, max_w: float, max_h: float) -> list[list[int]]:
+def merge_parts(
+    stats: IntArray, max_w: float, max_h: float, frame: tuple[int, int] | None = None
+) -> list[list[int]]:
     """Group component indices that are parts of one digit: overlapping, or stacked closely.
 
     Pairs are joined closest first, and only while the joined box still has a digit's size and
     shape, so a chain of specks or a textured desk cannot snowball into one giant group.
+    With ``frame`` (the picture's width and height), nothing is joined to a part that touches
+    the picture's border: such a group is dropped as cut off, so the join would only take a
+    whole digit down with what is left of a grid line, a page edge or the desk beside it.
     """
     n = len(stats)
     if n == 0:
@@ -419,6 +424,9 @@ def merge_parts(stats: IntArray, max_w: float, max_h: float) -> list[list[int]]:
     stacked = (oxp >= 0.5 * minw) & (-oyp <= 0.3 * maxh)
     stacked &= minw >= 0.3 * np.maximum(w[ii], w[jj])
     join = overlap | stacked
+    if frame is not None:
+        border = (x0 <= 0) | (y0 <= 0) | (x1 >= frame[0]) | (y1 >= frame[1])
+        join &= border[ii] == border[jj]
     ii, jj, oxp, oyp, overlap = ii[join], jj[join], oxp[join], oyp[join], overlap[join]
     parent = list(range(n))
     box = [[x0[i], y0[i], x1[i], y1[i]] for i in range(n)]
@@ -666,7 +674,7 @@ def find_candidates(
     if len(ids) > p.max_parts:
         order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: p.max_parts]
         ids, stats = ids[order], stats[order]
-    groups = merge_parts(stats, p.max_h_frac * ww, p.max_h_frac * hh)
+    groups = merge_parts(stats, p.max_h_frac * ww, p.max_h_frac * hh, (ww, hh))
     if not groups:
         return Candidates.empty()
     # Group features, vectorised.
