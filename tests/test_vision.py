@@ -259,6 +259,24 @@ def test_nothing_is_joined_to_a_part_cut_by_the_pictures_border(
     assert merge_parts(stats, 400, 300) == [[0, 1]]
 
 
+@pytest.mark.parametrize(
+    ("parts", "joined"),
+    [
+        # a 5 written with the pen lifted: its flat bar 5 px over its hook (a photo's parts)
+        ([[505, 88, 39, 9, 177], [503, 102, 31, 24, 197]], True),
+        # a 6 and the line drawn under it: not one digit
+        ([[300, 100, 30, 40, 300], [295, 146, 50, 4, 190]], False),
+        # two digits of a grid written one over the other
+        ([[300, 100, 30, 40, 300], [300, 150, 30, 40, 300]], False),
+    ],
+)
+def test_stacked_parts_join_as_a_5s_bar_but_not_as_an_underline(
+    parts: list[list[int]], joined: bool
+) -> None:
+    groups = merge_parts(np.array(parts), 400, 300, (640, 480))
+    assert (groups == [[0, 1]]) == joined
+
+
 def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> None:
     # A teal cloth is greyish enough to pass for paper in shadow on saturation alone, but it
     # is both tinted and dim; its darker blotches must not become candidates.

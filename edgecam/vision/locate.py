@@ -453,11 +453,18 @@ def merge_parts(
             if not overlap[k]:
                 # Stacked parts (a 5's bar, the halves of a broken 8) make one digit; two rows
                 # of digits are further apart and twice as tall together.
-                tallest = max(a[3] - a[1], b[3] - b[1])
+                up, low = (a, b) if a[1] + a[3] <= b[1] + b[3] else (b, a)
+                uw, uh = up[2] - up[0], up[3] - up[1]
+                lw, lh = low[2] - low[0], low[3] - low[1]
+                if lh <= 0.35 * uh and lh <= 0.5 * lw:
+                    continue  # a thin line under a digit underlines it
+                tallest = max(uh, lh)
                 vgap = max(a[1], b[1]) - min(a[3], b[3])
                 # Halves are flat (a loop of an 8, a 5's hook); a whole digit stands taller.
-                flat = max((a[3] - a[1]) / (a[2] - a[0]), (b[3] - b[1]) / (b[2] - b[0])) <= 1.05
-                if mh > 1.5 * tallest and (vgap > 0.12 * tallest or not flat):
+                flat = max(uh / uw, lh / lw) <= 1.05
+                # A flat stroke over a taller part: a 5's bar, drawn with the pen lifted.
+                bar = uh <= 0.7 * lh and uh <= 0.6 * uw
+                if mh > 1.5 * tallest and not bar and (vgap > 0.12 * tallest or not flat):
                     continue
             parent[max(ri, rj)] = min(ri, rj)
             box[min(ri, rj)] = m
