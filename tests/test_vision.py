@@ -277,6 +277,22 @@ def test_stacked_parts_join_as_a_5s_bar_but_not_as_an_underline(
     assert (groups == [[0, 1]]) == joined
 
 
+@pytest.mark.parametrize(("dx", "half_width"), [(6, 9), (4, 7)])
+def test_a_1_between_digits_of_the_rows_above_and_below_is_not_a_dash(
+    dx: int, half_width: int
+) -> None:
+    # Given a 1 in a column of a tightly written grid, a 0 above it and a 0 below, 6 px away
+    page = np.full((480, 640, 3), 225, np.uint8)
+    ink = (60, 40, 30)
+    cv2.line(page, (320, 150), (322, 196), ink, 4, cv2.LINE_AA)
+    cv2.ellipse(page, (321 + dx, 224), (half_width, 22), 0, 0, 360, ink, 4, cv2.LINE_AA)
+    cv2.ellipse(page, (321 - dx, 122), (half_width, 22), 0, 0, 360, ink, 4, cv2.LINE_AA)
+    # when located, then the 1 is a candidate: the 0s spread beside its columns, a line's
+    # dashes would not
+    boxes = find_candidates(page).boxes.tolist()
+    assert any(abs(x - 318) <= 3 and h >= 45 and w <= 10 for x, _, w, h in boxes), boxes
+
+
 def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> None:
     # A teal cloth is greyish enough to pass for paper in shadow on saturation alone, but it
     # is both tinted and dim; its darker blotches must not become candidates.

@@ -593,12 +593,14 @@ def not_nested(boxes: I64, levels: npt.NDArray[np.float64]) -> npt.NDArray[np.bo
     return keep
 
 
-def _inked_rows(cols: U8, r0: int, r1: int, n: int) -> float | None:
-    """Share of rows r0..r1 (clipped) with ink in ``cols``; None when under half of ``n``."""
+def _inked_rows(cols: U8, flanks: U8, r0: int, r1: int, n: int) -> float | None:
+    """Share of rows r0..r1 (clipped) with ink in ``cols`` and none in ``flanks`` (the columns
+    either side: a line runs on alone, a digit's strokes spread sideways); None when under
+    half of ``n``."""
     r0, r1 = max(0, r0), min(cols.shape[0], r1)
     if r1 - r0 < n // 2:
         return None
-    return float(cols[r0:r1].any(axis=1).mean())
+    return float((cols[r0:r1].any(axis=1) & ~flanks[r0:r1].any(axis=1)).mean())
 
 
 def on_a_line(
@@ -615,26 +617,32 @@ def on_a_line(
     each shaped like a 1.
 
     A written 1 has paper above and below it; a dash of a line has more ink in line with it.
-    At the bar's columns, at least half of the rows hold ink along one bar's height on both
-    sides (on one side when the other runs out of the picture), or along two bar heights on
-    one side (the last dash of a line).
+    At the bar's columns, with nothing in the columns either side, at least half of the rows
+    hold ink along one bar's height on both sides (on one side when the other runs out of
+    the picture), or along two bar heights on one side (the last dash of a line). A digit
+    written under or over a 1 spreads into those side columns, so it does not count.
     """
     out = np.zeros(len(h), bool)
     ww = binary.shape[1]
     for g in np.flatnonzero(among & (h >= 3 * np.maximum(w, 1))).tolist():
         c0, c1 = max(0, int(x0[g]) - 1), min(ww, int(x0[g] + w[g]) + 1)
+        side = max(2, int(w[g]))
         top, bottom, n = int(y0[g]), int(y0[g] + h[g]), int(h[g])
         cols = binary[:, c0:c1]
+        flanks = np.hstack([binary[:, max(0, c0 - side) : c0], binary[:, c1 : c1 + side]])
         near = [
             v
-            for v in (_inked_rows(cols, top - n, top, n), _inked_rows(cols, bottom, bottom + n, n))
+            for v in (
+                _inked_rows(cols, flanks, top - n, top, n),
+                _inked_rows(cols, flanks, bottom, bottom + n, n),
+            )
             if v is not None
         ]
         far = [
             v
             for v in (
-                _inked_rows(cols, top - 2 * n, top, n),
-                _inked_rows(cols, bottom, bottom + 2 * n, n),
+                _inked_rows(cols, flanks, top - 2 * n, top, n),
+                _inked_rows(cols, flanks, bottom, bottom + 2 * n, n),
             )
             if v
         ]
