@@ -60,9 +60,9 @@ def replay_decoder_threads() -> int:
     While a replay runs, the capture thread and the processing thread each keep a core busy,
     so the decoder gets what is left, at least one thread. On two cores that is one: libav's
     frame threads cost 25-40 % more CPU per frame (MPEG-4 part 2 and H.264, 640×480, on the
-    2-core development VM) that the reader then lacked, and the whole replay of the bench
-    video took 0.79× OpenCV's speed with them, 0.90× without. A hardware decoder is not a
-    libav one and is left alone.
+    2-core development VM) that the reader then lacked: the whole replay of the bench video
+    ran at 0.72-0.79× OpenCV's speed with them, 0.78-0.86× without (MPEG-4 part 2), and at
+    0.97× and 1.11-1.15× (H.264). A hardware decoder is not a libav one and is left alone.
     """
     try:
         cores = len(os.sched_getaffinity(0))
