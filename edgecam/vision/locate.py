@@ -389,6 +389,17 @@ def remove_lines(binary: U8, lines: U8, p: LocateParams) -> U8:
     return cv2.max(kept, crossing)
 
 
+def touches_border(
+    x0: npt.NDArray[Any],
+    y0: npt.NDArray[Any],
+    x1: npt.NDArray[Any],
+    y1: npt.NDArray[Any],
+    frame: tuple[int, int],
+) -> npt.NDArray[np.bool_]:
+    """Boxes (corners) that reach the edge of a ``frame`` (width, height) picture: cut off."""
+    return np.asarray((x0 <= 0) | (y0 <= 0) | (x1 >= frame[0]) | (y1 >= frame[1]))
+
+
 def merge_parts(
     stats: IntArray, max_w: float, max_h: float, frame: tuple[int, int] | None = None
 ) -> list[list[int]]:
@@ -425,7 +436,7 @@ def merge_parts(
     stacked &= minw >= 0.3 * np.maximum(w[ii], w[jj])
     join = overlap | stacked
     if frame is not None:
-        border = (x0 <= 0) | (y0 <= 0) | (x1 >= frame[0]) | (y1 >= frame[1])
+        border = touches_border(x0, y0, x1, y1, frame)
         join &= border[ii] == border[jj]
     ii, jj, oxp, oyp, overlap = ii[join], jj[join], oxp[join], oyp[join], overlap[join]
     parent = list(range(n))
@@ -593,14 +604,16 @@ def not_nested(boxes: I64, levels: npt.NDArray[np.float64]) -> npt.NDArray[np.bo
     return keep
 
 
-def _inked_rows(cols: U8, flanks: U8, r0: int, r1: int, n: int) -> float | None:
-    """Share of rows r0..r1 (clipped) with ink in ``cols`` and none in ``flanks`` (the columns
-    either side: a line runs on alone, a digit's strokes spread sideways); None when under
-    half of ``n``."""
+def _inked_rows(strips: tuple[U8, U8, U8], r0: int, r1: int, n: int) -> float | None:
+    """Share of rows r0..r1 (clipped) with ink in a bar's columns and none in the columns
+    either side (``strips``: the bar's, left, right; a line runs on alone, a digit's strokes
+    spread sideways); None when under half of ``n``."""
+    cols, left, right = strips
     r0, r1 = max(0, r0), min(cols.shape[0], r1)
     if r1 - r0 < n // 2:
         return None
-    return float((cols[r0:r1].any(axis=1) & ~flanks[r0:r1].any(axis=1)).mean())
+    alone = cols[r0:r1].any(axis=1) & ~left[r0:r1].any(axis=1) & ~right[r0:r1].any(axis=1)
+    return float(alone.mean())
 
 
 def on_a_line(
@@ -628,21 +641,20 @@ def on_a_line(
         c0, c1 = max(0, int(x0[g]) - 1), min(ww, int(x0[g] + w[g]) + 1)
         side = max(2, int(w[g]))
         top, bottom, n = int(y0[g]), int(y0[g] + h[g]), int(h[g])
-        cols = binary[:, c0:c1]
-        flanks = np.hstack([binary[:, max(0, c0 - side) : c0], binary[:, c1 : c1 + side]])
+        strips = (binary[:, c0:c1], binary[:, max(0, c0 - side) : c0], binary[:, c1 : c1 + side])
         near = [
             v
             for v in (
-                _inked_rows(cols, flanks, top - n, top, n),
-                _inked_rows(cols, flanks, bottom, bottom + n, n),
+                _inked_rows(strips, top - n, top, n),
+                _inked_rows(strips, bottom, bottom + n, n),
             )
             if v is not None
         ]
         far = [
             v
             for v in (
-                _inked_rows(cols, flanks, top - 2 * n, top, n),
-                _inked_rows(cols, flanks, bottom, bottom + 2 * n, n),
+                _inked_rows(strips, top - 2 * n, top, n),
+                _inked_rows(strips, bottom, bottom + 2 * n, n),
             )
             if v
         ]
@@ -732,7 +744,7 @@ def find_candidates(
     checks = [
         ("size", (gh < p.min_h_frac * short) | (gh > p.max_h_frac * hh) | (gw > p.max_h_frac * ww)),
         ("aspect", gw > p.max_aspect * gh),
-        ("frame", (gx0 <= 0) | (gy0 <= 0) | (gx1 >= ww) | (gy1 >= hh)),
+        ("frame", touches_border(gx0, gy0, gx1, gy1, (ww, hh))),
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
         ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
         ("blob", sw > p.max_stroke * gh + 3),
