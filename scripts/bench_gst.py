@@ -33,11 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_replay import replay  # noqa: E402 - a sibling script (this directory is on the path)
+
 from edgecam.runtime import tune_for_frames  # noqa: E402
 from edgecam.sources import gst, open_source  # noqa: E402
 from edgecam.sources.base import Source  # noqa: E402
-
-EDGECAM = Path(sys.executable).with_name("edgecam")
 
 
 def ensure_video(video: str | None) -> Path:
@@ -85,9 +85,14 @@ def rate(source: Source) -> tuple[float, int]:
     return n / (time.perf_counter() - t0), n
 
 
+def source_uris(video: Path) -> dict[str, str]:
+    """The same file as edgecam reads it through OpenCV (a bare path) and GStreamer."""
+    return {"opencv": str(video), "gstreamer": video.resolve().as_uri()}
+
+
 def compare(video: Path, rounds: int) -> dict[str, Any]:
     """Decoding alone: frames/s of each source's ``read()``, best of the alternating rounds."""
-    uris = {"opencv": str(video), "gstreamer": video.resolve().as_uri()}
+    uris = source_uris(video)
     best = {"opencv": 0.0, "gstreamer": 0.0}
     frames = {}
     for _ in range(rounds):
@@ -105,26 +110,14 @@ def compare(video: Path, rounds: int) -> dict[str, Any]:
     }
 
 
-def replay_seconds(uri: str) -> float:
-    """Wall time of one whole ``edgecam replay`` (its results discarded)."""
-    t0 = time.perf_counter()
-    subprocess.run(
-        [str(EDGECAM), "replay", uri, "--results", "/dev/null"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - t0
-
-
 def compare_replay(video: Path, rounds: int) -> dict[str, Any]:
     """The whole replay command, alternating which goes first; speed = OpenCV's time over
     GStreamer's, per round, median kept (one round's neighbour load hits both alike)."""
-    uris = {"opencv": str(video), "gstreamer": video.resolve().as_uri()}
+    uris = source_uris(video)
     times: dict[str, list[float]] = {"opencv": [], "gstreamer": []}
     for r in range(rounds):
         for name in ("opencv", "gstreamer") if r % 2 == 0 else ("gstreamer", "opencv"):
-            times[name].append(replay_seconds(uris[name]))
+            times[name].append(replay(uris[name], "--results", "/dev/null")[1])
     ratios = [o / g for o, g in zip(times["opencv"], times["gstreamer"], strict=True)]
     return {
         "opencv_s": [round(t, 2) for t in times["opencv"]],

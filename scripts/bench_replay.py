@@ -71,7 +71,8 @@ def decode_fps(video: Path) -> tuple[float, int]:
     return n / (time.perf_counter() - t0), n
 
 
-def replay(video: Path, *extra: str) -> tuple[dict[str, Any], float]:
+def replay(video: Path | str, *extra: str) -> tuple[dict[str, Any], float]:
+    """The command's summary line and its wall time, start-up included."""
     t0 = time.perf_counter()
     done = subprocess.run(
         [EDGECAM, "replay", str(video), *extra], capture_output=True, text=True, check=True
