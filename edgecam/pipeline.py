@@ -61,11 +61,22 @@ class LatencyLog:
     def percentiles(self, qs: Sequence[float] = (50, 99)) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for stage, ring in self._rings.items():
-            values = ring[: min(self._counts[stage], self.capacity)]
-            out[stage] = {f"p{q:g}": round(float(np.percentile(values, q)), 3) for q in qs} | {
+            values = np.sort(ring[: min(self._counts[stage], self.capacity)])
+            out[stage] = {f"p{q:g}": round(_percentile(values, q), 3) for q in qs} | {
                 "n": int(self._counts[stage])
             }
         return out
+
+
+def _percentile(ordered: npt.NDArray[np.float32], q: float) -> float:
+    """numpy's default (linear) percentile of sorted values. ``np.percentile`` itself imports
+    ``numpy.ma`` on its first call, ~13 ms of every replay's start."""
+    if len(ordered) == 0:
+        return 0.0
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return float(ordered[lo]) + (float(ordered[hi]) - float(ordered[lo])) * (pos - lo)
 
 
 class FreshestSlot:

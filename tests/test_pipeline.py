@@ -6,11 +6,12 @@ import logging
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from edgecam.backends import load_backend
 from edgecam.evaluate import TruthScorer
-from edgecam.pipeline import Pipeline
+from edgecam.pipeline import LatencyLog, Pipeline
 from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut
 from edgecam.sources.synthetic import SyntheticSource
@@ -295,3 +296,18 @@ def test_the_slot_waits_at_most_a_quarter_period_for_a_camera_that_went_quiet() 
         slot.put(_stamped(1, age))
         t0 = time.monotonic()
         assert slot.get(timeout=1.0)[0].seq == 1 and time.monotonic() - t0 < 0.005
+
+
+def test_latency_percentiles_match_numpy_and_keep_the_last_ring_full() -> None:
+    rng = np.random.default_rng(3)
+    log = LatencyLog(capacity=64)
+    values = rng.gamma(2.0, 3.0, 100).astype(np.float32)
+    for v in values:
+        log.add({"read": float(v)})
+    log.add({"track": 1.5})
+    got = log.percentiles((0, 50, 99, 100))
+    kept = values[-64:]  # the ring holds the latest `capacity` values
+    for q in (0, 50, 99, 100):
+        assert got["read"][f"p{q}"] == pytest.approx(float(np.percentile(kept, q)), abs=1e-3)
+    assert got["read"]["n"] == 100
+    assert got["track"] == {"p0": 1.5, "p50": 1.5, "p99": 1.5, "p100": 1.5, "n": 1}
