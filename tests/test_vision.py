@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edgecam.vision.locate import Candidates, find_candidates, merge_parts
+from edgecam.vision.locate import Candidates, components, find_candidates, merge_parts
 from edgecam.vision.normalize import TILE
 from edgecam.vision.reader import reading_order, reading_text
 
@@ -327,3 +327,20 @@ def test_ink_must_stand_out_from_its_paper(darkness: int, found: bool) -> None:
     cv2.putText(page, "3", (280, 280), cv2.FONT_HERSHEY_SIMPLEX, 3, ink, 6, cv2.LINE_AA)
     assert (len(find_candidates(page)) == 1) is found
     assert len(find_candidates(page, replace(DEFAULT_PARAMS, min_contrast=0.0))) == 1
+
+
+@pytest.mark.parametrize("pixels", [50, 70_000])
+def test_components_label_every_piece_whatever_the_label_map_width(pixels: int) -> None:
+    """Isolated ink pixels, fewer than 16-bit labels hold and more: each is its own component
+    with its own box (the label map widens rather than wrapping around)."""
+    side = int(np.ceil(np.sqrt(pixels))) * 2
+    binary = np.zeros((side, side), np.uint8)
+    binary[::2, ::2] = 255
+    n, labels, stats = components(binary)
+    count = (side // 2) ** 2
+    assert n == count + 1
+    assert int(labels.max()) == count
+    assert (stats[1:, cv2.CC_STAT_AREA] == 1).all()
+    assert (stats[1:, cv2.CC_STAT_WIDTH] == 1).all()
+    last = labels[side - 2, side - 2]
+    assert tuple(stats[last, :2]) == (side - 2, side - 2)

