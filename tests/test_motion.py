@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edgecam.sources.synthetic import SyntheticSource
-from edgecam.vision.motion import Motion, MotionGate, MotionParams
+from edgecam.vision.motion import Motion, MotionGate, MotionParams, _dft_centre
 
 
 def sheet_frames() -> SyntheticSource:
@@ -160,3 +160,15 @@ def test_a_hand_coming_in_is_a_change_and_a_new_view_is_lost() -> None:
     gate.confirm()
     other = np.random.default_rng(1).integers(0, 255, frame.image.shape, np.uint8)
     assert gate.check(other).reason in {"lost", "changed", "moved"}
+
+
+@pytest.mark.parametrize("side", [12, 39, 40, 60, 90, 120, 160, 180, 270, 320, 480, 1001])
+def test_phase_correlation_uses_a_fast_dft_size_of_the_centre(side: int) -> None:
+    """Four fifths of a side or a little less, at a length OpenCV's DFT factors fully; a
+    side too small to lose anything is used whole."""
+    centre = _dft_centre(side)
+    if side < 40:
+        assert centre == side
+    else:
+        assert 0.7 * side <= centre <= 0.8 * side
+        assert cv2.getOptimalDFTSize(centre) == centre
