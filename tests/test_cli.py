@@ -72,6 +72,49 @@ def test_classify_json_reads_a_page_of_digits(page: tuple[Path, list[int]]) -> N
         assert 0.0 <= det["confidence"] <= 1.0
 
 
+def jpeg_with_orientation(image: npt.NDArray[np.uint8], orientation: int) -> bytes:
+    """A JPEG of ``image`` carrying an EXIF orientation tag, as a phone writes a photo taken
+    sideways: the pixels as the sensor saw them, and how to turn them for display."""
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok
+    # TIFF header (little-endian), IFD0 with one entry: Orientation (0x0112), SHORT, 1 value.
+    tiff = (
+        b"II*\x00"
+        + (8).to_bytes(4, "little")
+        + (1).to_bytes(2, "little")
+        + (0x0112).to_bytes(2, "little")
+        + (3).to_bytes(2, "little")
+        + (1).to_bytes(4, "little")
+        + orientation.to_bytes(2, "little")
+        + b"\x00\x00"
+        + (0).to_bytes(4, "little")
+    )
+    app1 = b"Exif\x00\x00" + tiff
+    segment = b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1
+    data = jpeg.tobytes()
+    return data[:2] + segment + data[2:]  # right after the start-of-image marker
+
+
+def test_classify_turns_a_phone_photo_upright_by_its_exif_orientation(
+    page: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    path, truth = page
+    upright = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    sideways = tmp_path / "sideways.jpg"
+    # Orientation 6: the stored pixels are to be turned 90° clockwise for display.
+    sideways.write_bytes(
+        jpeg_with_orientation(cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE), 6)
+    )
+    done = edgecam("classify", "--json", str(sideways))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert (record["width"], record["height"]) == (640, 480)
+    assert record["text"] == "".join(map(str, truth))
+    for det in record["detections"]:
+        _, y, _, h = det["box"]
+        assert y >= 150 and y + h <= 300
+
+
 def test_classify_keeps_input_order_and_reports_bad_files_last_in_exit_code(
     tmp_path: Path, page: tuple[Path, list[int]]
 ) -> None:
