@@ -4,10 +4,10 @@ Two costs that no profile of one function shows, both measured on paced 30 fps r
 full read follows ~30 ms of idling:
 
 * **Page faults.** glibc hands allocations over 128 kB to ``mmap`` and gives freed memory back
-  to the kernel, so every full read's fresh full-size arrays (a 640×480 ``int32`` label map is
-  1.2 MB) are faulted in again, page by page. Keeping freed memory in the heap cut a read's
-  median from 14.3 to 10.5 ms on the 2-core development VM. RSS then stays at the loop's
-  working set instead of dipping between frames; it does not grow.
+  to the kernel, so every full read's fresh full-size arrays (a 640×480 picture's ``int32``
+  integral image is 1.2 MB) are faulted in again, page by page. Keeping freed memory in the
+  heap cut a read's median from 14.3 to 10.5 ms on the 2-core development VM. RSS then stays
+  at the loop's working set instead of dipping between frames; it does not grow.
 * **Waking OpenCV's thread pool.** A read makes ~60 small OpenCV calls; each wakes the pool's
   sleeping workers after an idle gap, which cost more than the parallelism gave (paced read
   median 17.6 ms with two workers, 13.6 ms with one). The capture thread already keeps a

@@ -37,12 +37,15 @@ def _faults(mode: str) -> int:
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_frames_are_reused_instead_of_faulted_in_again() -> None:
-    # glibc maps each large array afresh and unmaps it when freed: hundreds of page faults
-    # per read, ~4 ms of a 10 ms read on the development VM. Kept, the heap is reused.
+    # glibc maps large arrays afresh and unmaps them when freed, so a read can fault its
+    # arrays in again: up to ~900 page faults per read, ~4 ms of a 10 ms read on the
+    # development VM. How many depends on glibc's sliding mmap threshold and so on the
+    # process's allocation history (460 to 20,000 in 20 reads across fresh interpreters
+    # here), so the plain count is only reported; kept, the heap is reused and a read takes
+    # a few faults at most.
     plain, kept = _faults("plain"), _faults("keep")
     print(f"page faults in 20 reads: {plain} plain, {kept} with freed memory kept")
-    assert plain > 20 * 100, plain
-    assert kept < plain / 20, (kept, plain)
+    assert kept <= 15 * 20, (kept, plain)
 
 
 def test_vision_threads_set_opencvs_pool() -> None:
