@@ -95,7 +95,7 @@ class LocateParams:
     line_smooth_frac: float = 0.03  # smoothing along a line before looking for it
     line_bridge_frac: float = 0.04  # gaps in a line (a digit written across it) bridged
     line_thick: int = 4  # ruled lines are at most this many pixels thick at working size
-    line_len_frac: float = 0.25  # and at least this long; no pen stroke that thin is as long
+    line_len_frac: float = 0.18  # and this long (of the short side); no stroke that thin is
     min_h_frac: float = 0.02  # smallest digit height (~10 px at 480)
     max_h_frac: float = 0.65  # largest digit height
     max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
@@ -319,9 +319,10 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
     The ink is first turned so the sheet's lines run level (:func:`page_angle`). Each
     direction is then looked for in the ink smoothed *along* it, where a faint ruled line keeps
     its contrast while the noise that breaks it into dashes averages out. Crossings of squared
-    paper, which cut every line into cells, are bridged. Two scales: thin lines a quarter of
-    the picture long, and thicker bands (a sheet's edge with its drop shadow) longer than any
-    digit. Ink much darker than the line it lies on is a pen stroke along it and is kept.
+    paper, which cut every line into cells, are bridged. A line is thin and at least
+    ``line_len_frac`` of the picture's short side long: the squares of a sheet seen through a
+    narrow strip of the view still are, no stroke of a digit that thin is. Ink much darker
+    than the line it lies on is a pen stroke along it and is kept.
     """
     full_h, full_w = ink.shape
     # Half size is plenty for structures this long; max-pooling keeps a 1-px line whole.
