@@ -616,16 +616,14 @@ def not_nested(boxes: I64, levels: npt.NDArray[np.float64]) -> npt.NDArray[np.bo
     return keep
 
 
-def _inked_rows(strips: tuple[U8, U8, U8], r0: int, r1: int, n: int) -> float | None:
-    """Share of rows r0..r1 (clipped) with ink in a bar's columns and none in the columns
-    either side (``strips``: the bar's, left, right; a line runs on alone, a digit's strokes
-    spread sideways); None when under half of ``n``."""
-    cols, left, right = strips
-    r0, r1 = max(0, r0), min(cols.shape[0], r1)
+def _inked_rows(alone: npt.NDArray[np.bool_], lo: int, r0: int, r1: int, n: int) -> float | None:
+    """Share of rows r0..r1 where the bar's columns hold ink that runs on alone (``alone``:
+    one flag per row from row ``lo``, clipped where the picture ends); None when under half
+    of ``n`` rows remain."""
+    r0, r1 = max(lo, r0), min(lo + len(alone), r1)
     if r1 - r0 < n // 2:
         return None
-    alone = cols[r0:r1].any(axis=1) & ~left[r0:r1].any(axis=1) & ~right[r0:r1].any(axis=1)
-    return float(alone.mean())
+    return float(alone[r0 - lo : r1 - lo].mean())
 
 
 def on_a_line(
@@ -648,25 +646,32 @@ def on_a_line(
     written under or over a 1 spreads into those side columns, so it does not count.
     """
     out = np.zeros(len(h), bool)
-    ww = binary.shape[1]
+    hh, ww = binary.shape
     for g in np.flatnonzero(among & (h >= 3 * np.maximum(w, 1))).tolist():
         c0, c1 = max(0, int(x0[g]) - 1), min(ww, int(x0[g] + w[g]) + 1)
         side = max(2, int(w[g]))
         top, bottom, n = int(y0[g]), int(y0[g] + h[g]), int(h[g])
-        strips = (binary[:, c0:c1], binary[:, max(0, c0 - side) : c0], binary[:, c1 : c1 + side])
+        # Each row within two bar heights: ink in the bar's columns and none either side.
+        lo = max(0, top - 2 * n)
+        band = binary[lo : min(hh, bottom + 2 * n)]
+        alone = np.asarray(
+            band[:, c0:c1].any(axis=1)
+            & ~band[:, max(0, c0 - side) : c0].any(axis=1)
+            & ~band[:, c1 : c1 + side].any(axis=1)
+        )
         near = [
             v
             for v in (
-                _inked_rows(strips, top - n, top, n),
-                _inked_rows(strips, bottom, bottom + n, n),
+                _inked_rows(alone, lo, top - n, top, n),
+                _inked_rows(alone, lo, bottom, bottom + n, n),
             )
             if v is not None
         ]
         far = [
             v
             for v in (
-                _inked_rows(strips, top - 2 * n, top, n),
-                _inked_rows(strips, bottom, bottom + 2 * n, n),
+                _inked_rows(alone, lo, top - 2 * n, top, n),
+                _inked_rows(alone, lo, bottom, bottom + 2 * n, n),
             )
             if v
         ]
