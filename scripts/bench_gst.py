@@ -33,28 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_replay import replay  # noqa: E402 - a sibling script (this directory is on the path)
+from bench_replay import ensure_video, replay  # noqa: E402 - a sibling script (on the path)
 
 from edgecam.runtime import tune_for_frames  # noqa: E402
 from edgecam.sources import gst, open_source  # noqa: E402
 from edgecam.sources.base import Source  # noqa: E402
-
-
-def ensure_video(video: str | None) -> Path:
-    if video:
-        return Path(video)
-    out = Path("/tmp/edgecam-bench/replay_1500_11.mp4")
-    if not out.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "scripts" / "make_replay.py"),
-                *("--out", str(out), "--frames", "1500", "--seed", "11", "--size", "640x480"),
-            ],
-            check=True,
-        )
-    return out
 
 
 def to_h264(video: Path) -> Path:

@@ -35,24 +35,19 @@ ROOT = Path(__file__).resolve().parent.parent
 EDGECAM = str(Path(sys.executable).parent / "edgecam")
 
 
-def ensure_video(args: argparse.Namespace) -> Path:
-    if args.video:
-        return Path(args.video)
-    out = Path(f"/tmp/edgecam-bench/replay_{args.frames}_{args.seed}.mp4")
+def ensure_video(video: str | None, frames: int = 1500, seed: int = 11) -> Path:
+    """``video``, or the bench recording made with ``make_replay.py`` and cached in /tmp."""
+    if video:
+        return Path(video)
+    out = Path(f"/tmp/edgecam-bench/replay_{frames}_{seed}.mp4")
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
                 sys.executable,
                 str(ROOT / "scripts" / "make_replay.py"),
-                "--out",
-                str(out),
-                "--frames",
-                str(args.frames),
-                "--seed",
-                str(args.seed),
-                "--size",
-                "640x480",
+                *("--out", str(out), "--frames", str(frames), "--seed", str(seed)),
+                *("--size", "640x480"),
             ],
             check=True,
         )
@@ -114,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tutorial-frames", type=int, default=30)
     ap.add_argument("--paced-frames", type=int, default=600, help="frames of the paced run")
     args = ap.parse_args(argv)
-    video = ensure_video(args)
+    video = ensure_video(args.video, args.frames, args.seed)
     replay(video, "--max-frames", "5")  # warm the file cache and the model's pages
     dec, n = decode_fps(video)
     summary, wall = replay(video)
