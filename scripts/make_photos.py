@@ -511,6 +511,8 @@ class Scene:
     pen_ratio: float
     placed: list[Placed] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    touching: float = 0.0  # share of rows written so fast that neighbours touch
+    tight_rows: int = 0
 
     def photo_box(self, x: int, y: int, w: int, h: int) -> npt.NDArray[np.float64]:
         pts = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
@@ -597,7 +599,11 @@ def place_group(scene: Scene, kind: str, min_h: float, max_h: float) -> None:
             int(rng.integers(2, 6)),
         )
     )
-    gap = h * (rng.uniform(0.15, 0.5) if kind == "row" else rng.uniform(0.5, 1.2))
+    tight = kind == "row" and scene.touching > 0 and rng.random() < scene.touching
+    if tight:  # neighbours touch or overlap a little, as in a number written quickly
+        gap = h * rng.uniform(-0.12, 0.08)
+    else:
+        gap = h * (rng.uniform(0.15, 0.5) if kind == "row" else rng.uniform(0.5, 1.2))
     row_step = h * rng.uniform(1.4, 2.0)
     drift = rng.normal(0, 0.03)  # rows written on no line drift up or down
     group: list[Placed] = []
@@ -609,13 +615,18 @@ def place_group(scene: Scene, kind: str, min_h: float, max_h: float) -> None:
             alpha, src = scene.glyph(label, hh)
             y = ay + r * row_step + (h - hh) + drift * (x - ax) + rng.normal(0, 0.04 * h)
             box = (int(x), int(y), alpha.shape[1], alpha.shape[0])
-            ok = scene.fits(box, max(2, int(gap * 0.4))) and not any(
-                boxes_overlap(box, (p.x, p.y, p.alpha.shape[1], p.alpha.shape[0]), 2) for p in group
+            ok = scene.fits(box, max(2, int(gap * 0.4))) and (
+                tight
+                or not any(
+                    boxes_overlap(box, (p.x, p.y, p.alpha.shape[1], p.alpha.shape[0]), 2)
+                    for p in group
+                )
             )
             if ok:
                 group.append(Placed(label, src, alpha, int(x), int(y)))
-            x += alpha.shape[1] + gap * (1 if kind == "grid" or c % 4 != 3 else 1.8)
+            x += alpha.shape[1] + gap * (1 if kind == "grid" or tight or c % 4 != 3 else 1.8)
     scene.placed.extend(group)
+    scene.tight_rows += tight and len(group) > 1
     if kind == "row" and group and rng.random() < 0.35:  # an underline with a little gap
         x0 = min(p.x for p in group) - int(0.1 * h)
         x1 = max(p.x + p.alpha.shape[1] for p in group) + int(0.1 * h)
@@ -646,9 +657,10 @@ def ink_layer(
 
 
 def render_photo(
-    rng: Rng, size: tuple[int, int], bank: GlyphBank
+    rng: Rng, size: tuple[int, int], bank: GlyphBank, touching: float = 0.0
 ) -> tuple[npt.NDArray[np.uint8], dict[str, Any]]:
-    """One photo (BGR uint8 of ``size`` = (w, h)) and its truth."""
+    """One photo (BGR uint8 of ``size`` = (w, h)) and its truth; ``touching`` is the share
+    of rows whose neighbouring digits touch."""
     out_w, out_h = size
     factor = min(1.0, RENDER_LONG / max(out_w, out_h))
     fw, fh = round(out_w * factor), round(out_h * factor)
@@ -676,9 +688,12 @@ def render_photo(
     cond["ink"] = ink
     pen_ratio = math.exp(rng.uniform(math.log(0.035), math.log(0.14)))
     scene = Scene(rng, bank, (ph, pw), to_photo, (fw, fh), blocked, ink, pen_ratio)
+    scene.touching = touching
     min_h, max_h = short * 0.031, short * 0.5
     for kind in rng.choice(["scatter", "row", "grid", "row"], size=int(rng.integers(1, 4))):
         place_group(scene, str(kind), min_h, max_h)
+    if touching:
+        cond["touching"] = scene.tight_rows > 0
     # Distractors: letters, then specks.
     n_letters = int(rng.integers(0, 4))
     for _ in range(n_letters):
@@ -841,6 +856,13 @@ def main(argv: list[str] | None = None) -> int:
         help="which part of the digit sets to draw from: 'holdout' (evaluation photos, the "
         "default) or 'train' (photos to train on; never mix them with evaluation photos)",
     )
+    ap.add_argument(
+        "--touching",
+        type=float,
+        default=0.0,
+        help="share of rows (0-1) written so fast that neighbouring digits touch or overlap "
+        "a little (default 0: every digit stands apart)",
+    )
     args = ap.parse_args(argv)
     bank = GlyphBank.load(args.split)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -849,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.count):
         rng = np.random.default_rng([args.seed, i])
         size = choose_size(args.size, rng)
-        photo, truth = render_photo(rng, size, bank)
+        photo, truth = render_photo(rng, size, bank, args.touching)
         write_photo(args.out, f"photo_{args.seed}_{i:04d}", photo, truth)
     return 0
 
