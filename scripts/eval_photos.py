@@ -207,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-confidence", type=float, default=None)
     ap.add_argument("--min-margin", type=float, default=None)
     ap.add_argument("--work-long", type=int, default=None, help="locator working long side")
+    ap.add_argument(
+        "--split-confidence",
+        type=float,
+        default=None,
+        help="confidence both halves of a cut group need (above 1: never cut)",
+    )
     args = ap.parse_args(argv)
     backend = load_backend(args.backend, model=args.model, threads=1)
     kwargs: dict[str, Any] = {}
@@ -214,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         kwargs["min_confidence"] = args.min_confidence
     if args.min_margin is not None:
         kwargs["min_margin"] = args.min_margin
+    if args.split_confidence is not None:
+        kwargs["split_confidence"] = args.split_confidence
     if args.work_long:
         kwargs["params"] = replace(DEFAULT_PARAMS, work_long=args.work_long)
     reader = DigitReader(backend, **kwargs)

@@ -127,6 +127,63 @@ def test_coloured_ink_is_read_in_light_and_shadow(
     assert set(reading.timings_ms) == {"locate", "inference", "total"}
 
 
+def digit_row(
+    holdout: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    digits: str,
+    step: int,
+    which: int = 0,
+    width: int = 90,
+) -> npt.NDArray[np.uint8]:
+    """A 640×480 page with held-out digits in one row, 90 px tall, ``step`` px apart (a
+    90-px tile's ink is ~65 px wide, so a step of 50-58 makes neighbours touch); ``width``
+    stretches each digit sideways."""
+    images, labels = holdout
+    page = np.full((480, 640, 3), 228, np.float32)
+    for i, d in enumerate(int(c) for c in digits):
+        tile = images[np.flatnonzero(labels == d)[which]]
+        alpha = cv2.resize(tile, (width, 90), interpolation=cv2.INTER_LINEAR)[..., None]
+        x = 150 + i * step
+        region = page[180:270, x : x + width]
+        page[180:270, x : x + width] = np.minimum(region, region * (1 - alpha) + 25 * alpha)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("digits", "which", "step"), [("20", 0, 50), ("20", 1, 58), ("2026", 0, 58), ("2026", 1, 50)]
+)
+def test_touching_digits_are_read_apart(
+    holdout_digits: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    reader: DigitReader,
+    digits: str,
+    which: int,
+    step: int,
+) -> None:
+    # Given a number written so fast that neighbouring digits touch
+    page = digit_row(holdout_digits, digits, step, which)
+    # When read, then every digit is read, each in its own box
+    reading = reader.read(page)
+    assert reading.text == digits
+    boxes = reading.detections.boxes
+    assert (np.diff(boxes[np.argsort(boxes[:, 0]), 0]) > 25).all()
+    # ... which reading the touching groups whole could not do
+    whole_only = DigitReader(reader.backend, split_confidence=2.0)
+    assert whole_only.read(page).text != digits
+
+
+@pytest.mark.parametrize(("digit", "width"), [(0, 144), (7, 117), (4, 117), (5, 144)])
+def test_a_wide_digit_is_not_cut_in_two(
+    holdout_digits: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    reader: DigitReader,
+    digit: int,
+    width: int,
+) -> None:
+    # Given one digit written wider than tall, which the locator also offers cut in parts
+    page = digit_row(holdout_digits, str(digit), 0, width=width)
+    assert len(reader.locate(page).splits) > 0
+    # When read, then it is one digit
+    assert reader.read(page).text == str(digit)
+
+
 def test_a_blank_page_reads_as_nothing(reader: DigitReader) -> None:
     reading = reader.read(np.full((480, 640, 3), 230, np.uint8))
     assert reading.text == "" and len(reading.detections) == 0

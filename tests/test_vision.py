@@ -9,7 +9,7 @@ import pytest
 
 from edgecam.vision.locate import Candidates, components, find_candidates, merge_parts
 from edgecam.vision.normalize import TILE
-from edgecam.vision.reader import reading_order, reading_text
+from edgecam.vision.reader import DigitReader, reading_order, reading_text
 
 Image = npt.NDArray[np.uint8]
 Box = tuple[int, int, int, int]
@@ -344,3 +344,47 @@ def test_components_label_every_piece_whatever_the_label_map_width(pixels: int) 
     assert (stats[1:, cv2.CC_STAT_WIDTH] == 1).all()
     last = labels[side - 2, side - 2]
     assert tuple(stats[last, :2]) == (side - 2, side - 2)
+
+
+def sure_of(label: int, p: float) -> list[float]:
+    """Ten probabilities: ``p`` on ``label``, the rest spread evenly."""
+    row = [(1 - p) / 9] * 10
+    row[label] = p
+    return row
+
+
+@pytest.mark.parametrize(
+    ("whole", "parts", "expected"),
+    [
+        # the whole read surely and as surely as its parts: one wide digit
+        ([sure_of(0, 0.999)], [[sure_of(6, 0.99), sure_of(7, 0.98)]], [0]),
+        # the whole unsure, both parts sure: two touching digits
+        ([sure_of(4, 0.4)], [[sure_of(2, 0.99), sure_of(0, 0.98)]], [2, 0]),
+        # sure whole, surer parts: the parts
+        ([sure_of(8, 0.9)], [[sure_of(6, 0.999), sure_of(3, 0.999)]], [6, 3]),
+        # one part unsure: the whole stays, even unsure (rejected)
+        ([sure_of(4, 0.4)], [[sure_of(2, 0.99), sure_of(0, 0.6)]], []),
+        # too wide to be one digit (no whole tile): the surest of two ways to cut it
+        ([], [[sure_of(1, 0.97), sure_of(2, 0.97)], [sure_of(1, 0.99)] * 3], [1, 1, 1]),
+    ],
+)
+def test_judge_cuts_a_group_only_when_every_part_is_surer(
+    whole: list[list[float]], parts: list[list[list[float]]], expected: list[int]
+) -> None:
+    # Given one group's whole tile (or none) and ways to cut it, with the network's outputs
+    n_parts = sum(len(o) for o in parts)
+    splits, first = [], 0
+    for option in parts:
+        splits.append((0, 0 if whole else -1, first, len(option)))
+        first += len(option)
+    cands = Candidates(
+        np.array([(0, 0, 40, 20)] * len(whole), np.int32).reshape(-1, 4),
+        np.zeros((len(whole), TILE, TILE), np.float32),
+        np.array([(i * 10, 0, 10, 20) for i in range(n_parts)], np.int32).reshape(-1, 4),
+        np.zeros((n_parts, TILE, TILE), np.float32),
+        np.array(splits, np.int32).reshape(-1, 4),
+    )
+    probs = np.array(whole + [p for o in parts for p in o], np.float32)
+    # When judged, then the group reads as the expected digits
+    reader = DigitReader(backend=None)  # type: ignore[arg-type] # judge never runs the network
+    assert reader.judge(cands, probs).labels.tolist() == expected

@@ -88,35 +88,67 @@ class DigitReader:
         *,
         min_confidence: float = 0.5,
         min_margin: float = 0.5,
+        split_confidence: float = 0.96,
         params: LocateParams = DEFAULT_PARAMS,
     ) -> None:
         self.backend = backend
         self.min_confidence = min_confidence
         self.min_margin = min_margin
+        self.split_confidence = split_confidence
         self.params = params
 
     def locate(self, image: npt.NDArray[np.generic]) -> Candidates:
         """The locator's candidates before the network judges them (for diagnostics)."""
         return find_candidates(image, self.params)
 
-    def judge(self, boxes: IntArray, probs: npt.NDArray[np.float32]) -> Detections:
-        """The candidates the network is sure are digits, with their labels."""
-        if len(boxes) == 0:
+    def judge(self, cands: Candidates, probs: npt.NDArray[np.float32]) -> Detections:
+        """The candidates the network is sure are digits, with their labels.
+
+        ``probs`` holds a row per tile, the whole groups' then the split parts'. A group
+        cut into parts is read as that many digits when the network is sure of every part
+        (``split_confidence``) and less sure of the group read whole; of several ways to
+        cut it, the one whose least sure part is surest.
+        """
+        n = len(cands)
+        if len(probs) == 0:
             return Detections.empty()
         labels = probs.argmax(axis=1).astype(np.int64)
         conf = probs.max(axis=1).astype(np.float32)
         top2 = np.sort(probs, axis=1)[:, -2:]
         margin = np.log(np.maximum(top2[:, 1], 1e-9)) - np.log(np.maximum(top2[:, 0], 1e-9))
-        keep = (conf >= self.min_confidence) & (margin >= self.min_margin)
+        sure = (conf >= self.min_confidence) & (margin >= self.min_margin)
+        keep = sure.copy()
+        keep[n:] = False
+        # Per group, the surest way to cut it, judged by its least sure part.
+        best: dict[int, tuple[float, int, list[int]]] = {}
+        for group, whole, first, count in cands.splits.tolist():
+            idx = list(range(n + first, n + first + count))
+            least = float(conf[idx].min())
+            if least < self.split_confidence or not sure[idx].all():
+                continue
+            if group not in best or least > best[group][0]:
+                best[group] = (least, whole, idx)
+        for least, whole, idx in best.values():
+            if whole >= 0 and sure[whole] and conf[whole] >= least:
+                continue  # as sure read whole: one wide digit
+            if whole >= 0:
+                keep[whole] = False
+            keep[idx] = True
+        boxes = cands.boxes
+        if len(cands.part_boxes):
+            boxes = np.concatenate([boxes, cands.part_boxes])
         return Detections(boxes=boxes, labels=labels, confidences=conf)[keep]
 
     def read(self, image: npt.NDArray[np.generic]) -> Reading:
         t0 = time.perf_counter()
         cands = self.locate(image)
         t1 = time.perf_counter()
-        probs = self.backend.predict(cands.tiles)
+        tiles = cands.tiles
+        if len(cands.part_tiles):  # one batch: the wholes and the parts they may split into
+            tiles = np.concatenate([tiles, cands.part_tiles])
+        probs = self.backend.predict(tiles)
         t2 = time.perf_counter()
-        det = self.judge(cands.boxes, probs)
+        det = self.judge(cands, probs)
         text = reading_text(det.boxes, det.labels)
         t3 = time.perf_counter()
         timings = {
