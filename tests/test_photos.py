@@ -7,6 +7,8 @@ drop, not as noise.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +20,7 @@ import pytest
 
 from edgecam.backends import load_backend
 from edgecam.boxes import same_place
+from edgecam.vision.locate import DEFAULT_PARAMS
 from edgecam.vision.reader import DigitReader
 from tests.conftest import load_script
 
@@ -182,6 +185,49 @@ def test_a_wide_digit_is_not_cut_in_two(
     assert len(reader.locate(page).splits) > 0
     # When read, then it is one digit
     assert reader.read(page).text == str(digit)
+
+
+def clip_scores(
+    frames: list[npt.NDArray[np.uint8]],
+    truth: list[dict[str, Any]],
+    reader: DigitReader,
+    eval_photos: ModuleType,
+) -> tuple[int, int, int]:
+    """True and false detections and truth digits over a clip's frames, each read alone."""
+    tp = fp = n = 0
+    for image, frame in zip(frames, truth, strict=True):
+        boxes = np.array([d["box"] for d in frame["digits"]], np.int64).reshape(-1, 4)
+        labels = np.array([d["label"] for d in frame["digits"]], np.int64)
+        det = reader.read(image).detections
+        matched, extra = eval_photos.match(boxes, labels, det.boxes, det.labels)
+        tp, fp, n = tp + len(matched), fp + len(extra), n + len(boxes)
+    return tp, fp, n
+
+
+@pytest.mark.slow
+def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
+    tmp_path: Path, reader: DigitReader, eval_photos: ModuleType
+) -> None:
+    # Given a hand-held clip of a squared sheet in bright light (make_replay.py, seed 88),
+    # whose dark grid lines clear the ink threshold three pixels wide at half size
+    out = tmp_path / "squared.mp4"
+    assert (
+        load_script("make_replay").main(["--out", str(out), "--frames", "20", "--seed", "88"]) == 0
+    )
+    truth = json.loads(out.with_suffix(".json").read_text())
+    assert truth["conditions"]["ruling"] == "squared"
+    cap = cv2.VideoCapture(str(out))
+    frames = [cap.read()[1] for _ in truth["frames"]]
+    cap.release()
+    # When each frame is read, then the grid is taken out and its digits are read
+    tp, fp, n = clip_scores(frames, truth["frames"], reader, eval_photos)
+    assert tp >= 0.9 * n and fp == 0, (tp, fp, n)
+    # ... which judging a line's thickness on all that clears the threshold did not do
+    whole_width = replace(DEFAULT_PARAMS, line_core=0.0)
+    old_tp, _, _ = clip_scores(
+        frames, truth["frames"], DigitReader(reader.backend, params=whole_width), eval_photos
+    )
+    assert old_tp < tp - 0.1 * n
 
 
 def test_a_blank_page_reads_as_nothing(reader: DigitReader) -> None:

@@ -112,7 +112,8 @@ class LocateParams:
     line_pool: int = 2  # lines are looked for at 1/line_pool of the working size
     line_smooth_frac: float = 0.03  # smoothing along a line before looking for it
     line_bridge_frac: float = 0.04  # gaps in a line (a digit written across it) bridged
-    line_thick: int = 4  # ruled lines are at most this many pixels thick at working size
+    line_thick: int = 4  # ruled lines are at most this many pixels thick at working size ...
+    line_core: float = 0.5  # ... where their ink reaches this share of their darkest
     line_len_frac: float = 0.18  # and this long (of the short side); no stroke that thin is
     min_h_frac: float = 0.02  # smallest digit height (~10 px at 480)
     max_h_frac: float = 0.65  # largest digit height
@@ -340,7 +341,10 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
 
     The ink is first turned so the sheet's lines run level (:func:`page_angle`). Each
     direction is then looked for in the ink smoothed *along* it, where a faint ruled line keeps
-    its contrast while the noise that breaks it into dashes averages out. Crossings of squared
+    its contrast while the noise that breaks it into dashes averages out. A line's thickness
+    is measured across its core (``line_core`` of its darkest), not across all that clears
+    the ink threshold: a dark grid under bright light clears it three pixels wide at half
+    size and was kept as writing, cluttering every digit on the sheet. Crossings of squared
     paper, which cut every line into cells, are bridged. A line is thin and at least
     ``line_len_frac`` of the picture's short side long: the squares of a sheet seen through a
     narrow strip of the view still are, no stroke of a digit that thin is. Ink much darker
@@ -377,7 +381,14 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
         for thickness, length_frac in scales:
             t = thickness + 1
             across = np.ones((t, 1) if horizontal else (1, t), np.uint8)
-            thin = cv2.subtract(found, cv2.morphologyEx(found, cv2.MORPH_OPEN, across))
+            # Thickness is judged on the core: what reaches line_core of the darkest ink
+            # across, so a dark grid line that the threshold widens still counts as thin.
+            peak = cv2.dilate(
+                smooth, np.ones((2 * t + 1, 1) if horizontal else (1, 2 * t + 1), np.uint8)
+            )
+            core = cv2.compare(smooth, cv2.LUT(peak, _scaled(p.line_core)), cv2.CMP_GE)
+            core = cv2.bitwise_and(found, core)
+            thin = cv2.subtract(core, cv2.morphologyEx(core, cv2.MORPH_OPEN, across))
             span = max(2 * t + 1, _odd(p.line_bridge_frac * short))
             bridge = np.ones((1, span) if horizontal else (span, 1), np.uint8)
             thin = cv2.bitwise_and(cv2.morphologyEx(thin, cv2.MORPH_CLOSE, bridge), found)
