@@ -29,7 +29,7 @@ The steps, and why each is there:
    relative to size (a pen digit is far thinner than an MNIST one) and normalised by
    :func:`normalise_digit`.
 9. **Touching digits.** A number written fast runs its digits into one another: one group
-   of ink, too wide for the digit it would be read as. A group from 0.85 to 4 times as wide
+   of ink, too wide for the digit it would be read as. A group from 0.95 to 4 times as wide
    as tall is also cut into 2-4 parts at its thinnest columns, each part tiled; the reader
    keeps the parts only when the network is surer of every one of them than of the whole.
 """
@@ -118,7 +118,7 @@ class LocateParams:
     min_h_frac: float = 0.02  # smallest digit height (~10 px at 480)
     max_h_frac: float = 0.65  # largest digit height
     max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
-    split_aspect: float = 0.85  # a group this wide may be touching digits ...
+    split_aspect: float = 0.95  # a group this wide may be touching digits ...
     split_max_aspect: float = 4.0  # ... up to this wide
     split_max_parts: int = 4  # ... and up to this many
     split_margin: float = 0.15  # a cut in two lies this far (of the width) from either side
