@@ -157,8 +157,11 @@ def evaluate(folder: Path, reader: DigitReader, dump: Path | None, limit: int = 
         for t, d in enumerate(truth["digits"]):
             report.by_source[d["source"]].add(int(t in matched), 0, int(t not in matched))
         # Classify the errors: a misread digit, a missed one, or clutter read as a digit.
+        # Every box the locator offered: whole groups, and the parts of those it also cut.
         cands = find_candidates(image, reader.params)
-        probs = reader.backend.predict(cands.tiles)
+        cand_boxes = np.concatenate([cands.boxes, cands.part_boxes])
+        cand_tiles = np.concatenate([cands.tiles, cands.part_tiles])
+        probs = reader.backend.predict(cand_tiles)
         for d in extra:
             over = [t for t in range(len(tb)) if same_place(tb[t], det.boxes[d])]
             kind = "misread" if over else "clutter"
@@ -169,14 +172,14 @@ def evaluate(folder: Path, reader: DigitReader, dump: Path | None, limit: int = 
                         break
             report.errors[kind] += 1
             if dump:
-                ci = int(np.argmin(np.abs(cands.boxes - det.boxes[d]).sum(1)))
+                ci = int(np.argmin(np.abs(cand_boxes - det.boxes[d]).sum(1)))
                 name = f"{path.stem}_{kind}_t{tl[over[0]] if over else 'x'}_r{det.labels[d]}"
                 if kind == "letter":
                     continue
                 name += f"_{det.confidences[d]:.2f}.png"
-                cv2.imwrite(str(dump / name), crop_png(image, det.boxes[d], cands.tiles[ci]))
+                cv2.imwrite(str(dump / name), crop_png(image, det.boxes[d], cand_tiles[ci]))
         for t in range(len(tb)):
-            hit = [c for c in range(len(cands)) if same_place(tb[t], cands.boxes[c])]
+            hit = [c for c in range(len(cand_boxes)) if same_place(tb[t], cand_boxes[c])]
             report.located += bool(hit)
             report.read_right += any(int(probs[c].argmax()) == tl[t] for c in hit)
             if t in matched:
@@ -187,7 +190,7 @@ def evaluate(folder: Path, reader: DigitReader, dump: Path | None, limit: int = 
             kind = "rejected" if hit else "not_found"
             report.errors[kind] += 1
             if dump:
-                tile = cands.tiles[hit[0]] if hit else None
+                tile = cand_tiles[hit[0]] if hit else None
                 extra_info = ""
                 if hit:
                     pr = probs[hit[0]]
@@ -211,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "--split-confidence",
         type=float,
         default=None,
-        help="confidence both halves of a cut group need (above 1: never cut)",
+        help="confidence every part of a cut group needs (above 1: never cut)",
     )
     args = ap.parse_args(argv)
     backend = load_backend(args.backend, model=args.model, threads=1)

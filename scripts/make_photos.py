@@ -11,6 +11,10 @@ with a pen of random width, and from procedural handwriting in several styles pe
 
     .venv/bin/python scripts/make_photos.py --out /tmp/photos --count 100 --seed 1 [--size 640x480]
 
+``--touching P`` writes a share P of the rows so fast that neighbouring digits touch or overlap
+a little, as numbers written in a hurry do (default 0: every digit stands apart, and the
+photos of a seed stay as they were).
+
 ``--split train`` draws the dataset digits from the *training* nine tenths instead, for photos
 whose tiles the network may be trained on (``make_camera_tiles.py``); evaluation photos keep
 the default ``holdout``, so they never show a digit the network was fitted on.
