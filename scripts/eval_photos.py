@@ -159,8 +159,7 @@ def evaluate(folder: Path, reader: DigitReader, dump: Path | None, limit: int = 
         # Classify the errors: a misread digit, a missed one, or clutter read as a digit.
         # Every box the locator offered: whole groups, and the parts of those it also cut.
         cands = find_candidates(image, reader.params)
-        cand_boxes = np.concatenate([cands.boxes, cands.part_boxes])
-        cand_tiles = np.concatenate([cands.tiles, cands.part_tiles])
+        cand_boxes, cand_tiles = cands.all_boxes(), cands.all_tiles()
         probs = reader.backend.predict(cand_tiles)
         for d in extra:
             over = [t for t in range(len(tb)) if same_place(tb[t], det.boxes[d])]

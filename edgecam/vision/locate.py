@@ -90,6 +90,18 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.boxes)
 
+    def all_boxes(self) -> IntArray:
+        """The wholes' boxes, then the parts': a row for each tile of :meth:`all_tiles`."""
+        if not len(self.part_boxes):
+            return self.boxes
+        return np.concatenate([self.boxes, self.part_boxes])
+
+    def all_tiles(self) -> FloatArray:
+        """Every tile for the network, in one batch: the wholes', then the parts'."""
+        if not len(self.part_tiles):
+            return self.tiles
+        return np.concatenate([self.tiles, self.part_tiles])
+
     @classmethod
     def empty(cls) -> Candidates:
         return cls(np.empty((0, 4), np.int32), np.empty((0, TILE, TILE), np.float32))

@@ -104,7 +104,7 @@ class DigitReader:
     def judge(self, cands: Candidates, probs: npt.NDArray[np.float32]) -> Detections:
         """The candidates the network is sure are digits, with their labels.
 
-        ``probs`` holds a row per tile, the whole groups' then the split parts'. A group
+        ``probs`` holds a row per tile of ``cands.all_tiles()``. A group
         cut into parts is read as that many digits when the network is sure of every part
         (``split_confidence``) and less sure of the group read whole; of several ways to
         cut it, the one whose least sure part is surest.
@@ -134,19 +134,13 @@ class DigitReader:
             if whole >= 0:
                 keep[whole] = False
             keep[idx] = True
-        boxes = cands.boxes
-        if len(cands.part_boxes):
-            boxes = np.concatenate([boxes, cands.part_boxes])
-        return Detections(boxes=boxes, labels=labels, confidences=conf)[keep]
+        return Detections(boxes=cands.all_boxes(), labels=labels, confidences=conf)[keep]
 
     def read(self, image: npt.NDArray[np.generic]) -> Reading:
         t0 = time.perf_counter()
         cands = self.locate(image)
         t1 = time.perf_counter()
-        tiles = cands.tiles
-        if len(cands.part_tiles):  # one batch: the wholes and the parts they may split into
-            tiles = np.concatenate([tiles, cands.part_tiles])
-        probs = self.backend.predict(tiles)
+        probs = self.backend.predict(cands.all_tiles())
         t2 = time.perf_counter()
         det = self.judge(cands, probs)
         text = reading_text(det.boxes, det.labels)
