@@ -67,6 +67,28 @@ def photos(make_photos: ModuleType) -> list[tuple[npt.NDArray[np.uint8], dict[st
     return out
 
 
+def truth_of(picture: dict[str, Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """A photo's or a frame's true boxes and labels."""
+    boxes = np.array([d["box"] for d in picture["digits"]], np.int64).reshape(-1, 4)
+    return boxes, np.array([d["label"] for d in picture["digits"]], np.int64)
+
+
+def scores(
+    images: list[npt.NDArray[np.uint8]],
+    truths: list[dict[str, Any]],
+    reader: DigitReader,
+    eval_photos: ModuleType,
+) -> tuple[int, int, int]:
+    """True and false detections and truth digits over pictures, each read alone."""
+    tp = fp = n = 0
+    for image, truth in zip(images, truths, strict=True):
+        boxes, labels = truth_of(truth)
+        det = reader.read(image).detections
+        matched, extra = eval_photos.match(boxes, labels, det.boxes, det.labels)
+        tp, fp, n = tp + len(matched), fp + len(extra), n + len(boxes)
+    return tp, fp, n
+
+
 @pytest.mark.slow
 def test_rendered_photos_are_read_with_a_high_f1(
     photos: list[tuple[npt.NDArray[np.uint8], dict[str, Any]]],
@@ -74,22 +96,43 @@ def test_rendered_photos_are_read_with_a_high_f1(
     eval_photos: ModuleType,
 ) -> None:
     # Given realistic photos with their truth, when each is read, then digits match one to one.
-    tp = fp = fn = found = total = 0
+    images, truths = [image for image, _ in photos], [truth for _, truth in photos]
+    tp, fp, total = scores(images, truths, reader, eval_photos)
+    fn = total - tp
+    found = 0
     for image, truth in photos:
-        reading = reader.read(image)
-        boxes = np.array([d["box"] for d in truth["digits"]], np.int64).reshape(-1, 4)
-        labels = np.array([d["label"] for d in truth["digits"]], np.int64)
-        matched, extra = eval_photos.match(
-            boxes, labels, reading.detections.boxes, reading.detections.labels
-        )
-        tp, fp, fn = tp + len(matched), fp + len(extra), fn + len(boxes) - len(matched)
         cands = reader.locate(image)
-        found += sum(any(same_place(b, c) for c in cands.boxes) for b in boxes)
-        total += len(boxes)
+        found += sum(any(same_place(b, c) for c in cands.boxes) for b in truth_of(truth)[0])
     f1 = 2 * tp / max(1, 2 * tp + fp + fn)
     assert total >= 100
     assert found / total >= MIN_FOUND, f"locator found {found}/{total}"
     assert f1 >= MIN_F1, f"F1 {f1:.3f} (tp {tp}, fp {fp}, fn {fn})"
+
+
+def row_of_digits(
+    holdout: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    digits: str,
+    *,
+    step: int,
+    first_x: int = 150,
+    picks: tuple[int, ...] = (0,),
+    width: int = 90,
+    colour: tuple[int, int, int] = (25, 25, 25),
+) -> npt.NDArray[np.float32]:
+    """A 640×480 page (float) with held-out digits in one row, 90 px tall, ``step`` px apart
+    (a 90-px tile's ink is ~65 px wide, so a step of 50-58 makes neighbours touch). The
+    i-th digit is its class's ``picks[i % len(picks)]``-th held-out sample; ``width``
+    stretches each sideways; overlapping ink keeps the darker."""
+    images, labels = holdout
+    page = np.full((480, 640, 3), 228, np.float32)
+    ink = np.array(colour, np.float32)
+    for i, d in enumerate(int(c) for c in digits):
+        tile = images[np.flatnonzero(labels == d)[picks[i % len(picks)]]]
+        alpha = cv2.resize(tile, (width, 90), interpolation=cv2.INTER_LINEAR)[..., None]
+        x = first_x + i * step
+        region = page[180:270, x : x + width]
+        page[180:270, x : x + width] = np.minimum(region, region * (1 - alpha) + ink * alpha)
+    return page
 
 
 def ink_page(
@@ -98,14 +141,7 @@ def ink_page(
     shadow: bool,
 ) -> npt.NDArray[np.uint8]:
     """A 640×480 page with held-out digits 2 0 2 6 in one row, in the given ink."""
-    images, labels = holdout
-    page = np.full((480, 640, 3), 228, np.float32)
-    for i, d in enumerate((2, 0, 2, 6)):
-        tile = images[np.flatnonzero(labels == d)[i % 2]]
-        alpha = cv2.resize(tile, (90, 90), interpolation=cv2.INTER_LINEAR)[..., None]
-        x = 110 + i * 110
-        region = page[180:270, x : x + 90]
-        page[180:270, x : x + 90] = region * (1 - alpha) + np.array(colour, np.float32) * alpha
+    page = row_of_digits(holdout, "2026", step=110, first_x=110, picks=(0, 1), colour=colour)
     if shadow:  # a soft diagonal shadow over half the row, 50 % deep
         yy, xx = np.mgrid[0:480, 0:640]
         shade = 1 - 0.5 / (1 + np.exp(-(xx + 0.5 * yy - 420) / 25.0))
@@ -137,17 +173,8 @@ def digit_row(
     which: int = 0,
     width: int = 90,
 ) -> npt.NDArray[np.uint8]:
-    """A 640×480 page with held-out digits in one row, 90 px tall, ``step`` px apart (a
-    90-px tile's ink is ~65 px wide, so a step of 50-58 makes neighbours touch); ``width``
-    stretches each digit sideways."""
-    images, labels = holdout
-    page = np.full((480, 640, 3), 228, np.float32)
-    for i, d in enumerate(int(c) for c in digits):
-        tile = images[np.flatnonzero(labels == d)[which]]
-        alpha = cv2.resize(tile, (width, 90), interpolation=cv2.INTER_LINEAR)[..., None]
-        x = 150 + i * step
-        region = page[180:270, x : x + width]
-        page[180:270, x : x + width] = np.minimum(region, region * (1 - alpha) + 25 * alpha)
+    """:func:`row_of_digits` in black ink, every digit its class's ``which``-th sample."""
+    page = row_of_digits(holdout, digits, step=step, picks=(which,), width=width)
     return np.clip(page, 0, 255).astype(np.uint8)
 
 
@@ -187,23 +214,6 @@ def test_a_wide_digit_is_not_cut_in_two(
     assert reader.read(page).text == str(digit)
 
 
-def clip_scores(
-    frames: list[npt.NDArray[np.uint8]],
-    truth: list[dict[str, Any]],
-    reader: DigitReader,
-    eval_photos: ModuleType,
-) -> tuple[int, int, int]:
-    """True and false detections and truth digits over a clip's frames, each read alone."""
-    tp = fp = n = 0
-    for image, frame in zip(frames, truth, strict=True):
-        boxes = np.array([d["box"] for d in frame["digits"]], np.int64).reshape(-1, 4)
-        labels = np.array([d["label"] for d in frame["digits"]], np.int64)
-        det = reader.read(image).detections
-        matched, extra = eval_photos.match(boxes, labels, det.boxes, det.labels)
-        tp, fp, n = tp + len(matched), fp + len(extra), n + len(boxes)
-    return tp, fp, n
-
-
 @pytest.mark.slow
 def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     tmp_path: Path, reader: DigitReader, eval_photos: ModuleType
@@ -221,11 +231,11 @@ def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     frames = [cap.read()[1] for _ in truth["frames"]]
     cap.release()
     # When each frame is read, then the grid is taken out and its digits are read
-    tp, fp, n = clip_scores(frames, truth["frames"], reader, eval_photos)
+    tp, fp, n = scores(frames, truth["frames"], reader, eval_photos)
     assert tp >= 0.9 * n and fp == 0, (tp, fp, n)
     # ... which judging a line's thickness on all that clears the threshold did not do
     whole_width = replace(DEFAULT_PARAMS, line_core=0.0)
-    old_tp, _, _ = clip_scores(
+    old_tp, _, _ = scores(
         frames, truth["frames"], DigitReader(reader.backend, params=whole_width), eval_photos
     )
     assert old_tp < tp - 0.1 * n
