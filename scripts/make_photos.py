@@ -786,7 +786,9 @@ def render_photo(
     if factor < 1:
         img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
     sigma = rng.uniform(0.005, 0.03)
-    noise = rng.normal(0, 1, img.shape).astype(np.float32) * (sigma * (0.5 + np.sqrt(img)))
+    # Shot noise grows with the light; the cubic resize rings a little below 0 at dark ink.
+    shot = np.sqrt(np.maximum(img, 0))
+    noise = rng.normal(0, 1, img.shape).astype(np.float32) * (sigma * (0.5 + shot))
     if factor < 1:  # phone noise is blotchy after demosaicing and denoising
         noise = cv2.GaussianBlur(noise, (0, 0), 1.0) * 1.5
     img = np.clip(img + noise, 0, 1)
