@@ -20,6 +20,7 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
     4: [[(0.6, 0.0), (0.05, 0.65), (1.0, 0.65)], [(0.7, 0.1), (0.7, 1.0)]],
     7: [[(0.0, 0.0), (1.0, 0.0), (0.4, 1.0)]],
 }
+SKIN = (120, 150, 205)  # BGR: a hand's fingers and palm
 
 
 def paper(h: int = 480, w: int = 640, level: int = 225) -> Image:
@@ -171,9 +172,9 @@ def clutter_page(kind: str) -> Image:
     elif kind == "underline":
         cv2.line(page, (150, 300), (450, 304), (30, 30, 30), 3, cv2.LINE_AA)
     elif kind == "hand":  # skin-coloured fingers reaching in from the right border
-        cv2.ellipse(page, (640, 240), (120, 90), 0, 0, 360, (120, 150, 205), -1)
+        cv2.ellipse(page, (640, 240), (120, 90), 0, 0, 360, SKIN, -1)
         for dy in (-60, -20, 20, 60):
-            cv2.line(page, (560, 240 + dy), (460, 230 + dy), (120, 150, 205), 22)
+            cv2.line(page, (560, 240 + dy), (460, 230 + dy), SKIN, 22)
     return page
 
 
@@ -183,6 +184,61 @@ def clutter_page(kind: str) -> Image:
 def test_locate_rejects_what_is_not_writing(kind: str) -> None:
     # Given a page with only clutter, when located, then nothing is a candidate.
     assert len(find_candidates(clutter_page(kind))) == 0
+
+
+def hand_over(page: Image, palm: tuple[int, int], tip: tuple[int, int]) -> None:
+    """A hand resting on the page: a palm off one corner and a finger reaching to ``tip``."""
+    cv2.ellipse(page, palm, (110, 90), 30, 0, 360, SKIN, -1)
+    cv2.line(page, palm, tip, SKIN, 24)
+
+
+def test_a_digit_the_hand_touches_is_still_read() -> None:
+    from dataclasses import replace
+
+    from edgecam.backends import load_backend
+    from edgecam.vision.locate import DEFAULT_PARAMS
+
+    # Given "47" with a fingertip resting on the 7's foot
+    page = paper()
+    boxes = [draw_digit(page, d, (x, 200, 50, 80)) for d, x in ((4, 200), (7, 300))]
+    hand_over(page, (600, 450), (325, 275))
+    # when read, then both digits are read: the finger's pixels are taken out of the ink
+    reader = DigitReader(load_backend("litert"))
+    reading = reader.read(page)
+    assert reading.text == "47"
+    assert all(found(find_candidates(page), box) for box in boxes)
+    # (judged only on the group, the finger joined the 7 and took it down as skin)
+    reader.params = replace(DEFAULT_PARAMS, skin_pixels=False)
+    assert reader.read(page).text == "4"
+
+
+def test_digits_under_a_warm_lamp_are_not_taken_for_skin() -> None:
+    # Given a page lit by a warm lamp on its right half (blue lost, red kept, as on skin)
+    # and cool daylight on its left, two digits on each half
+    page = paper()
+    boxes = [
+        draw_digit(page, d, (x, 200, 50, 80)) for d, x in ((4, 100), (7, 200), (4, 420), (7, 520))
+    ]
+    light = np.ones(page.shape, np.float32)
+    light[:, 320:] = (0.72, 0.9, 1.0)
+    lit = np.clip(page * cv2.GaussianBlur(light, (0, 0), 30), 0, 255).astype(np.uint8)
+    # when located, then all four are found: skin is judged against the paper around it
+    cands = find_candidates(lit)
+    assert all(found(cands, box) for box in boxes)
+
+
+def test_a_digit_the_hand_half_hides_is_not_read_as_another() -> None:
+    from edgecam.backends import load_backend
+
+    # Given "47" with a finger laid across the middle of the 4
+    reader = DigitReader(load_backend("litert"))
+    for y in (230, 245, 260):
+        page = paper()
+        for d, x in ((4, 200), (7, 300)):
+            draw_digit(page, d, (x, 200, 50, 80))
+        hand_over(page, (20, 420), (235, y))
+        # when read, then what is left of the 4 is not taken for a digit
+        assert reader.read(page).text == "7", y
 
 
 @pytest.mark.parametrize("kind", ["ruled lines", "squared paper"])

@@ -14,7 +14,8 @@ The steps, and why each is there:
    are their own background and vanish.
 4. **Threshold.** Above this picture's own noise (measured, in grey levels, so it rises in
    shadows) and above ~half the darkest ink nearby, so a blurred stroke stays as thin as its
-   core. Only where the surface is paper-like: near grey and not dark (not wood, cloth, desk).
+   core. Only where the surface is paper-like: near grey and not dark (not wood, cloth, desk),
+   and not skin: a hand's pixels are taken out, so a finger beside a digit does not join it.
 5. **Lines.** Ruled and squared paper, margins and page edges are thin structures far longer
    than any pen stroke of that thinness. The sheet's angle is measured, lines are looked for
    level in the ink smoothed along them, and removed, keeping ink much darker than the line and
@@ -22,7 +23,8 @@ The steps, and why each is there:
 6. **Components, merged.** Connected pieces of ink are grouped when they overlap or are stacked
    close above each other (the detached bar of a 5, the halves of a broken 8, dotted pencil).
 7. **Filters.** Size, aspect, fill, stroke width relative to size, contrast, loops, touching the
-   frame or a sharp edge of the sheet, skin or wood colour, a busy neighbourhood, nesting in
+   frame or a sharp edge of the sheet, skin or wood colour, running into a hand (partly
+   hidden: what is left may look like another digit), a busy neighbourhood, nesting in
    a darker digit, and being far fainter than the picture's other writing reject specks,
    underlines, blobs, hands, grid stubs and the desk.
 8. **Tiles.** The soft contrast inside each group's mask is thickened to MNIST's stroke width
@@ -153,6 +155,10 @@ class LocateParams:
     min_contrast: float = 40.0  # a group's ink must reach this contrast (0-255) on its paper
     tinted_sat: float = 0.25  # a surface this saturated ...
     tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
+    skin_pixels: bool = True  # take a hand's pixels out of the ink (below)
+    skin_rb: float = 0.18  # skin: red over blue by this (each × the page's white) ...
+    skin_open: int = 5  # ... over a patch this wide at half size, wider than a pen stroke
+    max_touch: float = 0.3  # ink pixels touching the hand per pixel of height: hidden in part
     max_parts: int = 400  # components kept for merging; the rest are the smallest specks
 
 
@@ -237,19 +243,24 @@ def contrast_map(grey: U8, p: LocateParams) -> tuple[U8, U8]:
     return cv2.bitwise_and(ink, on_paper), paper
 
 
-def surface_mask(colour: U8, p: LocateParams) -> U8:
-    """Where the picture shows paper: near grey and not much darker than the page's white.
+def paper_colour(colour: U8, p: LocateParams) -> U8:
+    """The surface under the writing, at an eighth of the size: each channel's closing.
 
-    Judged at an eighth of the size on each channel's closing, which wipes out ink of any colour
-    (ink is darker than paper in every channel) and leaves the surface itself: the sheet,
-    or a wooden desk, a coloured cloth, a dark table. Writing is only looked for on paper.
+    The closing wipes out ink of any colour (ink is darker than paper in every channel) and
+    a hand's fingers, and leaves the surface itself: the sheet, or a wooden desk, a coloured
+    cloth, a dark table.
     """
     h, w = colour.shape[:2]
     small = cv2.resize(colour, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
     k = _odd(p.close_frac * min(h, w) / 8)
-    surface = np.asarray(
+    return np.asarray(
         cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     )
+
+
+def surface_mask(surface: U8, size: tuple[int, int], p: LocateParams) -> U8:
+    """Where the picture (``size`` = width, height) shows paper: near grey and not much darker
+    than the page's white. Writing is only looked for on paper."""
     b, g, r = cv2.split(surface)
     top = np.asarray(cv2.max(cv2.max(b, g), r), np.float32)
     bottom = np.asarray(cv2.min(cv2.min(b, g), r), np.float32)
@@ -258,7 +269,40 @@ def surface_mask(colour: U8, p: LocateParams) -> U8:
     ok = (sat <= p.max_surface_sat) & (bottom >= p.min_surface * white)
     ok &= ~((sat > p.tinted_sat) & (bottom < p.tinted_bright * white))
     mask = ok.astype(np.uint8) * 255
-    return np.asarray(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST))
+    return np.asarray(cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST))
+
+
+def _skin_at(colour: U8, surface: U8, shrink: int, p: LocateParams, k: int) -> U8:
+    size = (max(1, colour.shape[1] // shrink), max(1, colour.shape[0] // shrink))
+    small = cv2.resize(colour, size, interpolation=cv2.INTER_NEAREST)
+    under = cv2.resize(surface, size, interpolation=cv2.INTER_LINEAR)
+    rel = cv2.divide(small, under, scale=128)  # 128: as bright as the surface, per channel
+    # One pass per pixel: (r - b + 128, g - b + 128, r), relative values as bytes.
+    rel = cv2.transform(rel, np.array([[-2, 0, 2, 128], [-2, 2, 0, 128], [0, 0, 2, 0]], np.float32))
+    lower = (128 + 255 * p.skin_rb, 128 + 255 * 0.04, 255 * 0.45)
+    skin = cv2.inRange(rel, tuple(np.floor(lower) + 1), (255, 255, 255))
+    return np.asarray(cv2.morphologyEx(skin, cv2.MORPH_OPEN, np.ones((k, k), np.uint8)))
+
+
+def skin_mask(colour: U8, surface: U8, p: LocateParams) -> U8 | None:
+    """Where the picture shows skin (or wood), pixel by pixel (255); None where it shows none.
+
+    Each channel is divided by the surface's own colour there (:func:`paper_colour`), so a
+    warm lamp on half of the page, cream paper or a warm shadow stays grey; a hand keeps its
+    red and loses its blue, as in :func:`surroundings`. Judged at half size and opened, so
+    only a surface wider than a pen stroke counts (not the fringes of red ink); looked for at
+    a quarter first, so a picture with no hand costs little. A hand's fingers are narrower
+    than the surface check's closing, and their rims count as ink on the paper beside them:
+    joined to a digit they cost it the whole group.
+    """
+    if not cv2.countNonZero(_skin_at(colour, surface, 4, p, max(1, p.skin_open // 2))):
+        return None
+    skin = _skin_at(colour, surface, 2, p, p.skin_open)
+    if not cv2.countNonZero(skin):
+        return None
+    skin = cv2.dilate(skin, _K3)  # and the rim, where skin and paper blend
+    h, w = colour.shape[:2]
+    return np.asarray(cv2.resize(skin, (w, h), interpolation=cv2.INTER_NEAREST))
 
 
 def is_paper(sat: float, bright: float, p: LocateParams) -> bool:
@@ -798,13 +842,18 @@ def find_candidates(
     """
     p = params
     grey, colour, scale = prepare(image, p.work_long)
+    skin: U8 | None = None
     hh, ww = grey.shape
     short = min(hh, ww)
     ink, paper = contrast_map(grey, p)
     low, floor = noise_floor(ink, paper, p)
     binary = ink_mask(ink, floor, p)
     if colour is not None:
-        binary = cv2.bitwise_and(binary, surface_mask(colour, p))
+        under = paper_colour(colour, p)
+        binary = cv2.bitwise_and(binary, surface_mask(under, (ww, hh), p))
+        skin = skin_mask(colour, under, p) if p.skin_pixels else None
+        if skin is not None:
+            binary = cv2.bitwise_and(binary, cv2.bitwise_not(skin))
     binary = remove_lines(binary, find_lines(ink, floor, p), p)
     n, labels, stats = components(binary)
     if n <= 1:
@@ -814,6 +863,12 @@ def find_candidates(
     strong = np.bincount(labels[ink >= max(p.ink_peak * 255, low * p.peak_over_low)], minlength=n)
     edge_px = cv2.subtract(binary, cv2.erode(binary, _K3))
     boundary = np.bincount(labels[edge_px > 0], minlength=n)
+    # Ink pixels against the hand: a digit the hand half hides would be read as another.
+    touching = (
+        np.bincount(labels[cv2.dilate(skin, _K3) > 0], minlength=n)
+        if skin is not None
+        else np.zeros(n, np.int64)
+    )
     stats = stats[1:]
     ids = np.arange(1, n)
     keep = (stats[:, cv2.CC_STAT_AREA] >= 3) & (
@@ -844,6 +899,7 @@ def find_candidates(
     garea = np.bincount(gid, weights=stats[:, 4], minlength=ng)
     gstrong = np.bincount(gid, weights=strong[ids], minlength=ng)
     gbound = np.bincount(gid, weights=boundary[ids], minlength=ng)
+    gtouch = np.bincount(gid, weights=touching[ids], minlength=ng)
     sw = 2 * garea / np.maximum(gbound, 1)
     # Ink around the group that is not its own: a desk's texture, a scribble, a printed page.
     integral = np.asarray(cv2.integral(binary))  # sums of 255 per ink pixel
@@ -875,6 +931,7 @@ def find_candidates(
         ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
         ("blob", sw > p.max_stroke * gh + 3),
         ("clutter", clutter > p.max_clutter),
+        ("hand", gtouch > p.max_touch * gh),
         # Only line-like shapes: a soft shadow's blocky estimate can step sharply near a digit.
         ("edge", (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh))),
     ]
