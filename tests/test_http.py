@@ -340,7 +340,8 @@ def stalled_client(port: int, path: str) -> socket.socket:
 
 def test_a_stalled_client_slows_neither_emit_nor_other_clients_and_close_is_bounded() -> None:
     telemetry = Telemetry("cam0")
-    sink = HttpSink(telemetry, port=0, stream_fps=100.0, stall_s=1.0)
+    stall_s = 1.0
+    sink = HttpSink(telemetry, port=0, stream_fps=100.0, stall_s=stall_s)
     stalled = [stalled_client(sink.port, p) for p in ("/stream.mjpg", "/api/v1/events")]
     try:
         wait_for(lambda: sink.clients == 2, 5, "the stalled clients to connect")
@@ -363,9 +364,10 @@ def test_a_stalled_client_slows_neither_emit_nor_other_clients_and_close_is_boun
             seq += 1
             time.sleep(0.01)
         reader.join(10)
-        # then emit stayed quick: it never waits for a client
+        # then emit stayed quick: it never waits for a client (one that did would wait up to
+        # stall_s; a tenth of it leaves room for a loaded 2-core machine's scheduling)
         assert statistics.median(took) < 0.0005, statistics.median(took)
-        assert sorted(took)[int(0.99 * len(took))] < 0.01
+        assert max(took) < 0.1 * stall_s, max(took)
         # and the reading client got its pictures all the same
         assert healthy == [40]
         # and the stalled stream client was dropped once it took nothing for stall_s (the SSE
