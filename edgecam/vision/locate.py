@@ -156,7 +156,7 @@ class LocateParams:
     tinted_sat: float = 0.25  # a surface this saturated ...
     tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
     skin_pixels: bool = True  # take a hand's pixels out of the ink (below)
-    skin_rb: float = 0.18  # skin: red over blue by this (each × the page's white) ...
+    skin_rb: float = 0.18  # skin: red over blue by this (each / the paper's own there) ...
     skin_open: int = 5  # ... over a patch this wide at half size, wider than a pen stroke
     max_touch: float = 0.3  # ink pixels touching the hand per pixel of height: hidden in part
     max_parts: int = 400  # components kept for merging; the rest are the smallest specks
@@ -842,12 +842,12 @@ def find_candidates(
     """
     p = params
     grey, colour, scale = prepare(image, p.work_long)
-    skin: U8 | None = None
     hh, ww = grey.shape
     short = min(hh, ww)
     ink, paper = contrast_map(grey, p)
     low, floor = noise_floor(ink, paper, p)
     binary = ink_mask(ink, floor, p)
+    skin: U8 | None = None  # a hand's pixels, where one is in view
     if colour is not None:
         under = paper_colour(colour, p)
         binary = cv2.bitwise_and(binary, surface_mask(under, (ww, hh), p))
