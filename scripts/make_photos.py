@@ -691,8 +691,9 @@ def render_photo(
     ink = str(rng.choice(["black", "black", "blue", "blue", "red", "pencil"]))
     cond["ink"] = ink
     pen_ratio = math.exp(rng.uniform(math.log(0.035), math.log(0.14)))
-    scene = Scene(rng, bank, (ph, pw), to_photo, (fw, fh), blocked, ink, pen_ratio)
-    scene.touching = touching
+    scene = Scene(
+        rng, bank, (ph, pw), to_photo, (fw, fh), blocked, ink, pen_ratio, touching=touching
+    )
     min_h, max_h = short * 0.031, short * 0.5
     for kind in rng.choice(["scatter", "row", "grid", "row"], size=int(rng.integers(1, 4))):
         place_group(scene, str(kind), min_h, max_h)

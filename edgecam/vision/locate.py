@@ -51,6 +51,11 @@ import numpy.typing as npt
 from edgecam.vision.normalize import TILE, normalise_digit
 
 _K3 = np.ones((3, 3), np.uint8)
+# Skin, each channel against the surface around it: red kept (at least this) and green kept
+# over blue by this; how far red stays over blue is each test's own (group: 0.15, pixel:
+# LocateParams.skin_rb).
+SKIN_MIN_RED = 0.45
+SKIN_GREEN_OVER_BLUE = 0.04
 MIN_SIDE = 8  # pixels: a smaller picture cannot hold a readable digit
 _LEVELS = np.arange(256, dtype=np.uint8).reshape(1, 256)  # every 8-bit value, for tables
 
@@ -279,7 +284,7 @@ def _skin_at(colour: U8, surface: U8, shrink: int, p: LocateParams, k: int) -> U
     rel = cv2.divide(small, under, scale=128)  # 128: as bright as the surface, per channel
     # One pass per pixel: (r - b + 128, g - b + 128, r), relative values as bytes.
     rel = cv2.transform(rel, np.array([[-2, 0, 2, 128], [-2, 2, 0, 128], [0, 0, 2, 0]], np.float32))
-    lower = (128 + 255 * p.skin_rb, 128 + 255 * 0.04, 255 * 0.45)
+    lower = (128 + 255 * p.skin_rb, 128 + 255 * SKIN_GREEN_OVER_BLUE, 255 * SKIN_MIN_RED)
     skin = cv2.inRange(rel, tuple(np.floor(lower) + 1), (255, 255, 255))
     return np.asarray(cv2.morphologyEx(skin, cv2.MORPH_OPEN, np.ones((k, k), np.uint8)))
 
@@ -626,7 +631,7 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     bg = np.asarray(mean, np.float64).ravel()
     top = float(bg.max())
     b, g, r = (ink / np.maximum(bg, 1.0)).tolist()
-    skin = r > 0.45 and r - b > 0.15 and g - b > 0.04
+    skin = r > SKIN_MIN_RED and r - b > 0.15 and g - b > SKIN_GREEN_OVER_BLUE
     return {
         "sat": (top - float(bg.min())) / max(top, 1.0),
         "bright": float(bg.min()),
