@@ -591,6 +591,10 @@ class GstSource(RecoveryCounters):
     # -- recovery --
 
     def _playing(self) -> None:
+        with self._swap:  # a frame pulled just before close() must not undo its "closed"
+            if self._closed.is_set():
+                return
+            self.status = "playing"
         if self._lost_at:
             log.info(
                 "source %s: playing again after %.1f s (%d outages, %d reconnects)",
@@ -603,12 +607,13 @@ class GstSource(RecoveryCounters):
             log.info(
                 "source %s: playing %dx%d at %.3g fps", self.name, self.width, self.height, self.fps
             )
-        self.status = "playing"
         self._failures = 0
         self._lost_at = 0.0
         self._event("playing", "")
 
     def _lose(self, lost: _Lost) -> None:
+        if self._closed.is_set():  # torn down by close(): not an outage
+            return
         now = time.monotonic()
         detail = str(lost)
         self.last_error = detail
@@ -650,7 +655,8 @@ class GstSource(RecoveryCounters):
 
     def close(self) -> None:
         """Stop at once: a read in progress returns ``None`` within :data:`POLL_S`."""
-        self._closed.set()
+        with self._swap:
+            self._closed.set()
         self._end_stream()
         if self.status != "closed":
             self.status = "closed"
