@@ -407,6 +407,7 @@ class Pipeline:
         except Exception as exc:  # a source that fails to close must not hang shutdown
             log.warning("closing source %s: %s", self.source.id, exc)
         capture.join(max(0.0, deadline - time.monotonic()))
+        self.processor.close(max(0.0, deadline - time.monotonic()))
         if capture.is_alive():
             log.warning("capture thread still blocked in the source; leaving it behind")
         st = self.stats

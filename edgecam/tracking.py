@@ -68,9 +68,12 @@ class Tracker:
             t.box[0] += dx
             t.box[1] += dy
 
-    def update(self, det: Detections) -> None:
-        """Fold one full read into the tracks."""
+    def update(self, det: Detections, offset: tuple[float, float] = (0.0, 0.0)) -> None:
+        """Fold one full read into the tracks; ``offset``: how far the camera's view moved
+        since the frame that was read (a read that ran beside the loop lands a frame late)."""
         boxes = det.boxes.astype(np.float64)
+        boxes[:, 0] += offset[0]
+        boxes[:, 1] += offset[1]
         matched_d: set[int] = set()
         matched_t: set[int] = set()
         if self.tracks and len(det):

@@ -168,8 +168,51 @@ def test_every_result_carries_its_stage_timings_and_the_schema(reader: DigitRead
         doc = r.to_dict()
         assert doc["schema"] == RESULT_SCHEMA and doc["captured_at"].endswith("Z")
         assert {"label", "confidence", "box", "track"} <= set(doc["detections"][0])
-    # Read at 0 (first) and 4 (interval), which found the same 7: the next is due at 12.
-    assert [r.frame for r in sink.results if r.keyframe] == [0, 4]
+    # Read at 0 (first) and 4 (interval, beside the loop, so its findings come with frame
+    # 5), which found the same 7: the next is due at 12.
+    assert [r.frame for r in sink.results if r.keyframe] == [0, 5]
+
+
+def test_a_steady_views_reread_runs_beside_and_lands_where_the_camera_moved(
+    reader: DigitReader,
+) -> None:
+    """A steady view's periodic re-read runs beside the loop: its own frame is published at
+    once from the carried reading, and the digits it found are folded in at the next frame,
+    moved by the camera's shift since. Without that shift every re-read's boxes would sit
+    where the sheet was a frame earlier."""
+    source = SyntheticSource(("31415",), frames=150, live=False, drift=40.0)
+    proc = processor(reader, interval=4)
+    results = []
+    while (frame := source.read()) is not None:
+        results.append(proc.process(frame))
+    proc.close()
+    folded = [r for r in results if "read_wait" in r.latency_ms]
+    assert len(folded) >= 5, proc.reasons
+    compared = 0
+    for r in folded:
+        started = results[r.frame - 1]
+        assert "locate" not in started.latency_ms and not started.keyframe
+        assert r.keyframe and "locate" in r.latency_ms and r.text == "31415"
+        now, _ = source.truth(r.frame)
+        before, _ = source.truth(r.frame - 1)
+        if np.abs(now - before)[:, :2].max() < 3:
+            continue
+        compared += 1
+        # Each shown box against the nearest true box of this frame and of the one before.
+        err_now = np.abs(r.detections.boxes[:, None, :2] - now[None, :, :2]).sum(2).min(1)
+        err_before = np.abs(r.detections.boxes[:, None, :2] - before[None, :, :2]).sum(2).min(1)
+        assert err_now.mean() < err_before.mean(), (r.frame, err_now, err_before)
+    assert compared >= 3
+
+
+def test_an_interval_of_one_reads_every_frame_as_itself(reader: DigitReader) -> None:
+    """Asked to read every frame, each result is its own frame's read, none beside."""
+    source = SyntheticSource(("27",), frames=10, live=False)
+    proc = processor(reader, interval=1)
+    results = [proc.process(f) for f in iter(source.read, None)]
+    proc.close()
+    assert all(r.keyframe and "locate" in r.latency_ms for r in results)
+    assert not any("read_wait" in r.latency_ms for r in results)
 
 
 def test_a_camera_whose_frames_are_too_small_ends_with_a_clear_error(reader: DigitReader) -> None:
