@@ -150,6 +150,28 @@ def test_locate_finds_digits_across_a_soft_shadow() -> None:
     assert len(cands) == 3
 
 
+def test_a_1_across_a_hard_shadows_edge_is_read() -> None:
+    from dataclasses import replace
+
+    from edgecam.vision.locate import DEFAULT_PARAMS
+
+    # Given a page whose lower half lies in a hard-edged shadow (a phone held over it), with
+    # a 1 written across the shadow's edge and a 4 beside it
+    page = paper().astype(np.float32)
+    shade = np.ones(page.shape[:2], np.float32)
+    shade[240:] = 0.55
+    page = np.clip(page * cv2.GaussianBlur(shade, (0, 0), 2)[..., None], 0, 255).astype(np.uint8)
+    cv2.line(page, (320, 190), (322, 270), (40, 40, 40), 4, cv2.LINE_AA)
+    one = (318, 188, 8, 84)
+    four = draw_digit(page, 4, (400, 200, 50, 80))
+    # when located, then both are found: the 1's ink is not along the step, only across it
+    cands = find_candidates(page)
+    assert found(cands, one) and found(cands, four)
+    # (any line-like ink that the step's margin touched used to be taken for the sheet's rim)
+    touched = replace(DEFAULT_PARAMS, edge_share=0.0)
+    assert not found(find_candidates(page, touched), one)
+
+
 def clutter_page(kind: str) -> Image:
     page = paper()
     rng = np.random.default_rng(1)

@@ -152,6 +152,9 @@ class LocateParams:
     edge_step: float = 0.1  # a sheet edge: paper brightness steps by this fraction ...
     edge_sharp: float = 0.35  # ... with this share of the step inside ~2 px
     edge_margin: float = 0.02  # ink this close to such a step is the edge's shadow
+    edge_share: float = 0.6  # ... when this share of a line-like group's ink is that close
+    edge_extent: float = 0.8  # ... or the close part runs along this much of its length
+    edge_side: float = 0.05  # ... or all its paper is this much darker than the step's top
     max_edge_spread: float = 0.35  # beside a sharp step, half-dark surroundings mean a rim
     max_clutter: float = 0.2  # ink density around a digit: more is a textured desk or print
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
@@ -747,6 +750,64 @@ def page_edges(paper: U8, p: LocateParams) -> U8:
 I64 = npt.NDArray[np.int64]
 
 
+def _member(lab: Labels, members: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.bool_]:
+    """Where a crop of the label map holds any of a group's components."""
+    member: npt.NDArray[np.bool_] = lab == members[0]
+    for other in members[1:].tolist():  # a few parts at most: cheaper than np.isin
+        member |= lab == other
+    return member
+
+
+def along_edge(
+    edge_map: U8,
+    paper: U8,
+    labels: Labels,
+    *,
+    ids: npt.NDArray[np.integer[Any]],
+    groups: list[list[int]],
+    box: tuple[I64, I64, I64, I64],
+    on_edge: I64,
+    p: LocateParams,
+) -> npt.NDArray[np.bool_]:
+    """Line-like groups that lie along a sharp step of the paper (:func:`page_edges`): the
+    sheet's rim or drop shadow, not writing.
+
+    Most of such a line's ink is within the step's margin; a stroke that only crosses the
+    step, or stands beside it (a 1 across the edge of a phone's hard shadow), has most of its
+    ink away from it. Only groups whose box meets the step are looked at, pixel by pixel.
+    """
+    gx0, gy0, gx1, gy1 = box
+    gw, gh = gx1 - gx0, gy1 - gy0
+    out: npt.NDArray[np.bool_] = np.asarray(
+        (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh)), bool
+    )
+    if not out.any():
+        return out
+    eh, ew = edge_map.shape
+    for g in np.flatnonzero(out).tolist():
+        x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
+        member = _member(labels[y0:y1, x0:x1], ids[np.asarray(groups[g])])
+        # The step's map is at half size: each ink pixel looks at the half-size pixel it is in.
+        ys, xs = np.nonzero(member)
+        near = edge_map[np.minimum((ys + y0) // 2, eh - 1), np.minimum((xs + x0) // 2, ew - 1)]
+        on = near > 0
+        if not on.any():
+            out[g] = False
+            continue
+        along = ys[on] if gh[g] >= gw[g] else xs[on]
+        extent = (int(along.max()) - int(along.min()) + 1) / max(int(gh[g]), int(gw[g]))
+        if on.sum() >= p.edge_share * len(ys) or extent >= p.edge_extent:
+            continue  # it runs along the step
+        # Across or beside it: writing when some of its ink is on the step's bright side
+        # (a 1 across a shadow's edge), not when all is on the dark side (the desk's grain
+        # beside the sheet).
+        m = max(3, int(p.edge_margin * min(paper.shape)))
+        bright = float(paper[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m].max())
+        under = _quantile(paper[y0:y1, x0:x1][member], 0.75)
+        out[g] = under < (1 - p.edge_side) * bright
+    return out
+
+
 def _box_sum(integral: npt.NDArray[Any], x0: I64, y0: I64, x1: I64, y1: I64) -> I64:
     """Sums over many boxes at once from one (int32) integral image."""
     s: I64 = integral[y1, x1].astype(np.int64) - integral[y0, x1] - integral[y1, x0]
@@ -915,7 +976,8 @@ def find_candidates(
     around = _box_sum(integral, ex0, ey0, ex1, ey1) - inside
     ring = np.maximum((ex1 - ex0) * (ey1 - ey0) - gw * gh, 1)
     clutter = around / (255 * ring)
-    edges = np.asarray(cv2.integral(page_edges(paper, p)))
+    edge_map = page_edges(paper, p)
+    edges = np.asarray(cv2.integral(edge_map))
     q = 2
     on_edge = _box_sum(
         edges,
@@ -938,7 +1000,19 @@ def find_candidates(
         ("clutter", clutter > p.max_clutter),
         ("hand", gtouch > p.max_touch * gh),
         # Only line-like shapes: a soft shadow's blocky estimate can step sharply near a digit.
-        ("edge", (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh))),
+        (
+            "edge",
+            along_edge(
+                edge_map,
+                paper,
+                labels,
+                ids=ids,
+                groups=groups,
+                box=(gx0, gy0, gx1, gy1),
+                on_edge=on_edge,
+                p=p,
+            ),
+        ),
     ]
     for name, bad in checks:
         reasons[(reasons == "") & bad] = name
@@ -979,11 +1053,7 @@ def find_candidates(
     for g in np.nonzero(reasons == "")[0].tolist():
         x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
         w, h = x1 - x0, y1 - y0
-        lab = labels[y0:y1, x0:x1]
-        members = ids[np.asarray(groups[g])]
-        member = lab == members[0]
-        for other in members[1:].tolist():  # a few parts at most: cheaper than np.isin
-            member |= lab == other
+        member = _member(labels[y0:y1, x0:x1], ids[np.asarray(groups[g])])
         crop = ink[y0:y1, x0:x1]
         # Cheapest first: most clutter that survived the group checks is too faint.
         peak = _quantile(crop[member], p.tile_full_pct / 100)
