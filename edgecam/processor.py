@@ -105,9 +105,11 @@ class FrameProcessor:
         self.tracker.shift(motion.dx - self._carried[0], motion.dy - self._carried[1])
         self._carried = (motion.dx, motion.dy)
         read = False
+        t2 = time.monotonic()  # "track": from here, less the reads, to the result
         if self._pending is not None:
             # The last frame started a read of itself, the reference of this frame's shift.
             self._fold_pending(timings)
+            t2 += timings["read_wait"] / 1000
             read = True
         if motion.keyframe:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
@@ -120,7 +122,9 @@ class FrameProcessor:
         elif motion.keyframe:
             confirmed = False
             try:
+                t_read = time.monotonic()
                 reading = self.reader.read(frame.image)
+                t2 += time.monotonic() - t_read
                 before = self._stable_reading() if motion.reason == "interval" else None
                 self.tracker.update(reading.detections)
                 confirmed = before is not None and before == self._stable_reading()
@@ -132,7 +136,6 @@ class FrameProcessor:
         elif motion.rekey:
             # The tracks already sit where the camera moved them; the reference followed.
             self._carried = (0.0, 0.0)
-        t2 = time.monotonic()
         det = self.tracker.current(frame.width, frame.height)
         text = self._reading_text(det.track_ids.tolist(), det.labels.tolist(), det.boxes)
         t3 = time.monotonic()
