@@ -88,3 +88,18 @@ def test_a_digit_boxed_twice_across_reads_is_shown_once() -> None:
     tracker.update(dets((100, 100, 30, 40, 4, 0.9), (104, 100, 30, 40, 4, 0.9)))
     tracker.update(dets((102, 100, 30, 40, 4, 0.9)))  # one box now: the other would coast
     assert len(tracker.current(640, 480)) == 1
+
+
+def test_a_read_that_lands_late_is_moved_by_the_shift_since() -> None:
+    """A re-read that ran beside the loop is folded in a frame later: its boxes, measured
+    where the sheet was, are moved by the camera's shift since before they meet the tracks."""
+    tracker = Tracker()
+    tracker.update(dets((100, 100, 20, 30, 7, 0.9)))
+    tracker.shift(25.0, -12.0)  # the camera moved on while the read ran
+    tracker.update(dets((100, 100, 20, 30, 7, 0.9)), offset=(25.0, -12.0))
+    now = tracker.current(640, 480)
+    assert now.boxes.tolist() == [[125, 88, 20, 30]] and len(tracker.tracks) == 1
+    # (a read not moved by the shift misses its own track by 25 px and starts another)
+    tracker.shift(25.0, -12.0)
+    tracker.update(dets((125, 88, 20, 30, 7, 0.9)))
+    assert len(tracker.tracks) == 2
