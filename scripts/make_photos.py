@@ -183,14 +183,43 @@ def render_skeleton(skel_small: F32, height: int, ss: int) -> F32:
     return (big > 0.15).astype(np.float32)
 
 
-def dataset_glyph(tile: F32, height: int, pen_ratio: float, pencil: bool, rng: Rng) -> F32:
-    """A real held-out digit redrawn at ``height`` pixels with a pen of the given width."""
+LOOPED = {0, 6, 8, 9}  # digits written with loops
+
+
+def loops(mask: npt.NDArray[np.bool_], min_area: int) -> int:
+    """Holes in a shape: background regions it encloses, of at least ``min_area`` pixels."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), 4)
+    border = set(labels[0].tolist()) | set(labels[-1].tolist())
+    border |= set(labels[:, 0].tolist()) | set(labels[:, -1].tolist())
+    return sum(1 for i in range(1, n) if i not in border and stats[i, cv2.CC_STAT_AREA] >= min_area)
+
+
+def loop_keeping_level(big: F32, level: float) -> float:
+    """``level``, or the threshold nearest to it that keeps every loop of the digit.
+
+    Blurred and thresholded, a small loop (an 8's, a 6's) either fills (a thick pen) or
+    breaks open (a faint one), and the centre line then branches into a 'k', a 'T' or a 'C'
+    that no reader would take for the digit. Some threshold between 0.25 and 0.7 usually
+    keeps the loops the writer drew. (Only for digits drawn with loops: below its own level,
+    a 4's or a 7's strokes would run together into loops the writer never drew.)"""
+    min_area = 16  # one source pixel at the 4x scale
+    levels = sorted({level, 0.3, 0.4, 0.5, 0.6, 0.7}, key=lambda t: abs(t - level))
+    counts = [loops(big > t, min_area) for t in levels]
+    return levels[counts.index(max(counts))]
+
+
+def dataset_glyph(
+    tile: F32, height: int, pen_ratio: float, pencil: bool, rng: Rng, *, looped: bool = False
+) -> F32:
+    """A real held-out digit redrawn at ``height`` pixels with a pen of the given width;
+    ``looped``: a digit written with loops (0, 6, 8, 9), which the redrawing must keep."""
     ys, xs = np.nonzero(tile > 0.2)
     crop = tile[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     up = 4
     big = cv2.resize(crop, (crop.shape[1] * up, crop.shape[0] * up), interpolation=cv2.INTER_CUBIC)
     big = cv2.GaussianBlur(np.pad(big, 6), (0, 0), 1.5)
-    skel = thin(big > rng.uniform(0.35, 0.5)).astype(np.float32)
+    level = rng.uniform(0.35, 0.5)
+    skel = thin(big > (loop_keeping_level(big, level) if looped else level)).astype(np.float32)
     ss = 4 if height < 60 else 2 if height < 160 else 1
     line = render_skeleton(skel, height, ss)
     # Real digits lean and vary in width more than the centred tiles do.
@@ -561,7 +590,7 @@ class Scene:
             return procedural_glyph(label, height, pen, pencil, self.rng), src
         tiles, labels = self.bank.tiles[src]
         idx = self.rng.choice(np.nonzero(labels == label)[0])
-        return dataset_glyph(tiles[idx], height, pen, pencil, self.rng), src
+        return dataset_glyph(tiles[idx], height, pen, pencil, self.rng, looped=label in LOOPED), src
 
 
 def page_height_for(scene: Scene, photo_h: float, px: float, py: float) -> int:

@@ -277,3 +277,20 @@ def test_camera_tiles_are_labelled_one_to_one() -> None:
     labels, kinds = tiles.label_candidates(cands, truth)
     assert labels.tolist() == [7, -2, -1, -1]
     assert kinds == ["digit", "duplicate", "letter", "part"]
+
+
+def test_a_redrawn_8_keeps_the_loop_its_pen_nearly_filled(make_photos: ModuleType) -> None:
+    # Given a held-out 8 whose upper loop the writer's pen nearly filled (grey inside)
+    tile = np.zeros((28, 28), np.float32)
+    cv2.circle(tile, (14, 8), 3, 0.55, -1)
+    cv2.circle(tile, (14, 8), 4, 1.0, 2)
+    cv2.circle(tile, (14, 19), 5, 1.0, 2)
+    for seed in range(6):
+        # when it is redrawn with a pen as a digit written with loops, then both loops stay
+        glyph = make_photos.dataset_glyph(
+            tile, 60, 0.06, False, np.random.default_rng(seed), looped=True
+        )
+        assert make_photos.loops(glyph > 0.5, 4) == 2, seed
+        # (thresholded where the blur filled the loop, its centre line branched: one loop)
+        plain = make_photos.dataset_glyph(tile, 60, 0.06, False, np.random.default_rng(seed))
+        assert make_photos.loops(plain > 0.5, 4) == 1, seed
