@@ -199,7 +199,7 @@ def loop_keeping_level(big: F32, level: float) -> float:
 
     Blurred and thresholded, a small loop (an 8's, a 6's) either fills (a thick pen) or
     breaks open (a faint one), and the centre line then branches into a 'k', a 'T' or a 'C'
-    that no reader would take for the digit. Some threshold between 0.25 and 0.7 usually
+    that no reader would take for the digit. Some threshold between 0.3 and 0.7 usually
     keeps the loops the writer drew. (Only for digits drawn with loops: below its own level,
     a 4's or a 7's strokes would run together into loops the writer never drew.)"""
     min_area = 16  # one source pixel at the 4x scale

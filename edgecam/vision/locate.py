@@ -154,7 +154,7 @@ class LocateParams:
     edge_margin: float = 0.02  # ink this close to such a step is the edge's shadow
     edge_share: float = 0.6  # ... when this share of a line-like group's ink is that close
     edge_extent: float = 0.8  # ... or the close part runs along this much of its length
-    edge_side: float = 0.05  # ... or all its paper is this much darker than the step's top
+    edge_side: float = 0.05  # ... or its paper (upper quartile) is this much below the step's top
     max_edge_spread: float = 0.35  # beside a sharp step, half-dark surroundings mean a rim
     max_clutter: float = 0.2  # ink density around a digit: more is a textured desk or print
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
@@ -772,9 +772,11 @@ def along_edge(
     """Line-like groups that lie along a sharp step of the paper (:func:`page_edges`): the
     sheet's rim or drop shadow, not writing.
 
-    Most of such a line's ink is within the step's margin; a stroke that only crosses the
-    step, or stands beside it (a 1 across the edge of a phone's hard shadow), has most of its
-    ink away from it. Only groups whose box meets the step are looked at, pixel by pixel.
+    Most of such a line's ink is within the step's margin, or runs along it; a stroke that
+    only crosses the step (a 1 across the edge of a phone's hard shadow) has most of its ink
+    away from it, some of it on the bright side. A stroke close beside the step and parallel
+    to it cannot be told from the rim and is still rejected. Only groups whose box meets the
+    step are looked at, pixel by pixel.
     """
     gx0, gy0, gx1, gy1 = box
     gw, gh = gx1 - gx0, gy1 - gy0
