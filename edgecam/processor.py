@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -108,31 +109,26 @@ class FrameProcessor:
         t2 = time.monotonic()  # "track": from here, less the reads, to the result
         if self._pending is not None:
             # The last frame started a read of itself, the reference of this frame's shift.
-            self._fold_pending(timings)
-            t2 += timings["read_wait"] / 1000
+            pending, self._pending = self._pending, None
+            waited = self._take(pending.result, timings, offset=self._carried, confirming=True)
+            timings["read_wait"] = waited
+            t2 += waited / 1000
             read = True
         if motion.keyframe:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
-        if motion.keyframe and self._beside(motion):
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(1, "edgecam-read")
-            self._pending = self._worker.submit(self.reader.read, frame.image)
-            # The tracks already sit where the camera moved them: at the new reference.
+            if self._beside(motion):
+                if self._worker is None:
+                    self._worker = ThreadPoolExecutor(1, "edgecam-read")
+                self._pending = self._worker.submit(self.reader.read, frame.image)
+            else:
+                confirming = motion.reason == "interval"
+                read_ms = self._take(
+                    lambda: self.reader.read(frame.image), timings, confirming=confirming
+                )
+                t2 += read_ms / 1000
+                read = True
+            # The tracks sit at this frame, the new reference (moved there, or just read).
             self._carried = (0.0, 0.0)
-        elif motion.keyframe:
-            confirmed = False
-            try:
-                t_read = time.monotonic()
-                reading = self.reader.read(frame.image)
-                t2 += time.monotonic() - t_read
-                before = self._stable_reading() if motion.reason == "interval" else None
-                self.tracker.update(reading.detections)
-                confirmed = before is not None and before == self._stable_reading()
-            finally:
-                self.gate.confirm(confirmed)
-            self._count_read(reading, timings)
-            self._carried = (0.0, 0.0)
-            read = True
         elif motion.rekey:
             # The tracks already sit where the camera moved them; the reference followed.
             self._carried = (0.0, 0.0)
@@ -174,23 +170,30 @@ class FrameProcessor:
         an interval of 1 every frame is asked to be read as itself."""
         return motion.reason == "interval" and self.gate.params.keyframe_interval > 1
 
-    def _fold_pending(self, timings: dict[str, float]) -> None:
-        """Fold the read started at the last frame into the tracks, moved by the camera's
-        shift since (it is this frame's shift: that frame became the gate's reference)."""
-        pending, self._pending = self._pending, None
-        assert pending is not None
+    def _take(
+        self,
+        read: Callable[[], Reading],
+        timings: dict[str, float],
+        *,
+        offset: tuple[float, float] = (0.0, 0.0),
+        confirming: bool,
+    ) -> float:
+        """Get a read (made now, or waited for) and fold it into the tracks, moved by
+        ``offset``, the camera's shift since the frame read; answers the gate in any case.
+        ``confirming``: an interval read, whose unchanged reading lets the interval grow.
+        Returns the milliseconds spent getting the read."""
         t0 = time.monotonic()
         confirmed = False
         try:
-            reading = pending.result()
-            waited = (time.monotonic() - t0) * 1000
-            before = self._stable_reading()
-            self.tracker.update(reading.detections, offset=self._carried)
-            confirmed = before == self._stable_reading()
+            reading = read()
+            got_ms = (time.monotonic() - t0) * 1000
+            before = self._stable_reading() if confirming else None
+            self.tracker.update(reading.detections, offset=offset)
+            confirmed = before is not None and before == self._stable_reading()
         finally:
             self.gate.confirm(confirmed)
-        timings["read_wait"] = waited
         self._count_read(reading, timings)
+        return got_ms
 
     def _count_read(self, reading: Reading, timings: dict[str, float]) -> None:
         timings["locate"] = reading.timings_ms["locate"]

@@ -767,10 +767,11 @@ def along_edge(
     groups: list[list[int]],
     box: tuple[I64, I64, I64, I64],
     on_edge: I64,
+    among: npt.NDArray[np.bool_],
     p: LocateParams,
 ) -> npt.NDArray[np.bool_]:
-    """Line-like groups that lie along a sharp step of the paper (:func:`page_edges`): the
-    sheet's rim or drop shadow, not writing.
+    """Line-like groups (of those in ``among``) that lie along a sharp step of the paper
+    (:func:`page_edges`): the sheet's rim or drop shadow, not writing.
 
     Most of such a line's ink is within the step's margin, or runs along it; a stroke that
     only crosses the step (a 1 across the edge of a phone's hard shadow) has most of its ink
@@ -781,11 +782,12 @@ def along_edge(
     gx0, gy0, gx1, gy1 = box
     gw, gh = gx1 - gx0, gy1 - gy0
     out: npt.NDArray[np.bool_] = np.asarray(
-        (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh)), bool
+        among & (on_edge > 0) & (np.maximum(gw, gh) >= 3 * np.minimum(gw, gh)), bool
     )
     if not out.any():
         return out
     eh, ew = edge_map.shape
+    m = max(3, int(p.edge_margin * min(paper.shape)))  # the step's margin, full size
     for g in np.flatnonzero(out).tolist():
         x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
         member = _member(labels[y0:y1, x0:x1], ids[np.asarray(groups[g])])
@@ -803,7 +805,6 @@ def along_edge(
         # Across or beside it: writing when some of its ink is on the step's bright side
         # (a 1 across a shadow's edge), not when all is on the dark side (the desk's grain
         # beside the sheet).
-        m = max(3, int(p.edge_margin * min(paper.shape)))
         bright = float(paper[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m].max())
         under = _quantile(paper[y0:y1, x0:x1][member], 0.75)
         out[g] = under < (1 - p.edge_side) * bright
@@ -1001,23 +1002,24 @@ def find_candidates(
         ("blob", sw > p.max_stroke * gh + 3),
         ("clutter", clutter > p.max_clutter),
         ("hand", gtouch > p.max_touch * gh),
-        # Only line-like shapes: a soft shadow's blocky estimate can step sharply near a digit.
-        (
-            "edge",
-            along_edge(
-                edge_map,
-                paper,
-                labels,
-                ids=ids,
-                groups=groups,
-                box=(gx0, gy0, gx1, gy1),
-                on_edge=on_edge,
-                p=p,
-            ),
-        ),
     ]
     for name, bad in checks:
         reasons[(reasons == "") & bad] = name
+    # Only line-like shapes: a soft shadow's blocky estimate can step sharply near a digit.
+    # Looked at only for what survived the cheap checks: it reads pixels per group.
+    reasons[
+        along_edge(
+            edge_map,
+            paper,
+            labels,
+            ids=ids,
+            groups=groups,
+            box=(gx0, gy0, gx1, gy1),
+            on_edge=on_edge,
+            among=reasons == "",
+            p=p,
+        )
+    ] = "edge"
     reasons[(reasons == "") & wide & ~splittable] = "aspect"
     # Looked at only for what survived the cheap checks: it reads pixels per group.
     reasons[on_a_line(binary, gx0, gy0, gw, gh, among=reasons == "")] = "dashes"
