@@ -407,6 +407,30 @@ def test_ink_must_stand_out_from_its_paper(darkness: int, found: bool) -> None:
     assert len(find_candidates(page, replace(DEFAULT_PARAMS, min_contrast=0.0))) == 1
 
 
+def test_pencil_on_a_small_sheet_on_a_mottled_cloth_is_writing() -> None:
+    # The cloth's texture must not set the bar for the sheet's pencil: the writing's floor
+    # comes from the cleanest part of the picture. Judged by the whole picture's noise (the
+    # cleanest share raised to all of it), the same digits are all lost as too faint.
+    from dataclasses import replace
+
+    from edgecam.vision.locate import DEFAULT_PARAMS
+
+    rng = np.random.default_rng(5)
+    blot = cv2.GaussianBlur(rng.normal(0, 1, (480, 640)).astype(np.float32), (0, 0), 6)
+    grain = rng.normal(0, 12, (480, 640)).astype(np.float32)
+    cloth = np.array([120, 70, 110], np.float32)  # purple (BGR), mottled and grainy
+    img = cloth * (1 + 0.45 * blot[:, :, None] / np.abs(blot).max()) + grain[:, :, None]
+    img[140:380, 120:330] = 200 + rng.normal(0, 2, (240, 210, 1))  # a sixth of the picture
+    page = np.clip(img, 0, 255).astype(np.uint8)
+    for i, digit in enumerate("385"):
+        org = (140 + 60 * i, 290)
+        cv2.putText(page, digit, org, cv2.FONT_HERSHEY_SIMPLEX, 1.6, (140,) * 3, 2, cv2.LINE_AA)
+    boxes = find_candidates(page).boxes
+    assert sorted(int(b[0]) // 60 for b in boxes) == [2, 3, 4]
+    assert all(260 <= int(b[1]) + int(b[3]) <= 295 for b in boxes)
+    assert len(find_candidates(page, replace(DEFAULT_PARAMS, clean_share=1.0))) == 0
+
+
 @pytest.mark.parametrize("pixels", [50, 70_000])
 def test_components_label_every_piece_whatever_the_label_map_width(pixels: int) -> None:
     """Isolated ink pixels, fewer than 16-bit labels hold and more: each is its own component

@@ -123,6 +123,8 @@ class LocateParams:
     ink_low: float = 0.04  # contrast above the paper floor that can count as ink
     smooth_sigma: float = 0.8  # against sensor noise and JPEG blocks; a 1-px stroke survives it
     noise_k: float = 6.0  # ... and at least this many deviations of the paper's noise
+    noise_blocks: int = 8  # the writing's floor: the picture cut into this many × this many
+    clean_share: float = 0.1  # ... and the floor of its cleanest tenth of them (the paper)
     rel_ink: float = 0.45  # fraction of the nearby darkest ink a pixel needs to count
     local_frac: float = 0.03  # "nearby" for that, ~2 stroke widths
     ink_peak: float = 0.12  # a digit's darkest part must reach this contrast ...
@@ -348,13 +350,37 @@ def _quantile(values: npt.NDArray[np.generic], q: float) -> float:
     return float(np.partition(flat, k)[k])
 
 
-def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, U8]:
-    """The least contrast that can be ink: the global floor (as contrast on white paper) and
-    the per-pixel floor.
+def _block_floors(
+    dark: npt.NDArray[np.float32], blocks: int, k: float, least: float
+) -> npt.NDArray[np.float32]:
+    """The noise floor of each of blocks × blocks cells, as :func:`noise_floor` sets it."""
+    h, w = dark.shape
+    bh, bw = h // blocks, w // blocks
+    if bh < 2 or bw < 2:
+        return np.empty(0, np.float32)
+    cells = dark[: bh * blocks, : bw * blocks].reshape(blocks, bh, blocks, bw)
+    cells = cells.transpose(0, 2, 1, 3).reshape(blocks * blocks, bh * bw)
+    mid = (bh * bw - 1) // 2  # medians by partial sort, as _quantile takes them
+    med = np.partition(cells, mid, axis=1)[:, mid]
+    mad = np.partition(np.abs(cells - med[:, None]), mid, axis=1)[:, mid]
+    return np.asarray(med + np.maximum(least, k * np.maximum(mad, 0.5)), np.float32)
+
+
+def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8]:
+    """The least contrast that can be ink, as contrast on white paper: the picture's and the
+    writing's; and the per-pixel floor of the ink mask.
 
     Sensor and JPEG noise is roughly constant in grey levels, so as contrast against the paper
     it grows where the paper is darker (in a shadow, on the desk): the floor is set in grey
     levels from this picture's own noise and divided by the local paper brightness.
+
+    The mask and the tiles' ramp take the whole picture's floor. The writing's floor (how dark
+    a group's strongest ink must be to be more than a smudge) comes from the picture's
+    cleanest tenth, which is the paper: a sheet on a mottled cloth or wood grain otherwise
+    takes the desk's texture for noise and sets a bar that pencil on the sheet never reaches
+    (rendered photos like that lost every pencil digit as "faint"). Lowering the mask's floor
+    as well let in faint printed grids that blur had smeared too wide to be found as lines,
+    and lowering the ramp's made the fixture videos' tiles noisier.
     """
     si = ink[::4, ::4].astype(np.float32)
     sp = paper[::4, ::4].astype(np.float32)
@@ -362,10 +388,14 @@ def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, U8]:
     med = _quantile(dark, 0.5)
     mad = _quantile(np.abs(dark - med), 0.5)
     white = _quantile(sp, 0.95)
-    floor_grey = med + max(p.ink_low * white, p.noise_k * max(mad, 0.5))
+    least = p.ink_low * white
+    floor_grey = med + max(least, p.noise_k * max(mad, 0.5))
     over = cv2.divide(np.ones_like(_LEVELS), _LEVELS, scale=floor_grey * 255.0, dtype=cv2.CV_8U)
+    blocks = _block_floors(dark, p.noise_blocks, p.noise_k, least)
+    writing_grey = min(floor_grey, _quantile(blocks, p.clean_share)) if blocks.size else floor_grey
     low = round(floor_grey * 255.0 / max(white, 1.0))
-    return low, cv2.LUT(paper, over)
+    writing = round(writing_grey * 255.0 / max(white, 1.0))
+    return low, writing, cv2.LUT(paper, over)
 
 
 def ink_mask(ink: U8, floor: U8, p: LocateParams) -> U8:
@@ -914,7 +944,7 @@ def find_candidates(
     hh, ww = grey.shape
     short = min(hh, ww)
     ink, paper = contrast_map(grey, p)
-    low, floor = noise_floor(ink, paper, p)
+    low, writing, floor = noise_floor(ink, paper, p)
     binary = ink_mask(ink, floor, p)
     skin: U8 | None = None  # a hand's pixels, where one is in view
     if colour is not None:
@@ -929,7 +959,8 @@ def find_candidates(
         return Candidates.empty()
     # Per-component sums computed once over the whole picture, so that clutter is rejected
     # without touching its pixels again: strong-ink pixels, boundary pixels.
-    strong = np.bincount(labels[ink >= max(p.ink_peak * 255, low * p.peak_over_low)], minlength=n)
+    strong_at = max(p.ink_peak * 255, writing * p.peak_over_low)
+    strong = np.bincount(labels[ink >= strong_at], minlength=n)
     edge_px = cv2.subtract(binary, cv2.erode(binary, _K3))
     boundary = np.bincount(labels[edge_px > 0], minlength=n)
     # Ink pixels against the hand: a digit the hand half hides would be read as another.
