@@ -7,6 +7,9 @@ knows which concrete source, backend and sinks a config names (STYLE: no globals
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from edgecam.config import Config
@@ -14,7 +17,7 @@ from edgecam.pipeline import Pipeline
 from edgecam.processor import FrameProcessor
 from edgecam.sinks.base import Sink
 from edgecam.sources import open_source, redact
-from edgecam.sources.base import SourceError, check_frame_size
+from edgecam.sources.base import Source, SourceError, check_frame_size
 from edgecam.telemetry import Telemetry, TelemetrySink
 from edgecam.tracking import Tracker
 from edgecam.vision.motion import MotionParams
@@ -43,37 +46,44 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
 
     extras = extras or Extras()
     cam = config.camera
-    backend = load_backend(
-        config.backend.name,
-        model=config.backend.model,
-        threads=config.backend.threads,
+    opening = _beside(
+        lambda: open_source(
+            cam.source,
+            camera_id=cam.id,
+            realtime=cam.realtime,
+            loop=cam.loop,
+            live=extras.live,
+            options=cam.capture_options(),
+            recovery=cam.recovery(),
+        )
     )
-    reader = DigitReader(
-        backend,
-        min_confidence=config.reader.min_confidence,
-        min_margin=config.reader.min_margin,
-        params=replace(DEFAULT_PARAMS, work_long=config.reader.work_long),
-    )
-    tracker = Tracker(
-        iou=config.tracking.iou,
-        max_missed=config.tracking.max_missed,
-        votes=config.tracking.votes,
-    )
-    motion = MotionParams(
-        keyframe_interval=config.pipeline.keyframe_interval,
-        max_interval=config.pipeline.max_keyframe_interval,
-        change_threshold=config.pipeline.change_threshold,
-    )
-    processor = FrameProcessor(reader, camera=cam.id, tracker=tracker, motion=motion)
-    source = open_source(
-        cam.source,
-        camera_id=cam.id,
-        realtime=cam.realtime,
-        loop=cam.loop,
-        live=extras.live,
-        options=cam.capture_options(),
-        recovery=cam.recovery(),
-    )
+    try:
+        backend = load_backend(
+            config.backend.name,
+            model=config.backend.model,
+            threads=config.backend.threads,
+        )
+        reader = DigitReader(
+            backend,
+            min_confidence=config.reader.min_confidence,
+            min_margin=config.reader.min_margin,
+            params=replace(DEFAULT_PARAMS, work_long=config.reader.work_long),
+        )
+        tracker = Tracker(
+            iou=config.tracking.iou,
+            max_missed=config.tracking.max_missed,
+            votes=config.tracking.votes,
+        )
+        motion = MotionParams(
+            keyframe_interval=config.pipeline.keyframe_interval,
+            max_interval=config.pipeline.max_keyframe_interval,
+            change_threshold=config.pipeline.change_threshold,
+        )
+        processor = FrameProcessor(reader, camera=cam.id, tracker=tracker, motion=motion)
+        source = opening.result()
+    except BaseException:
+        opening.add_done_callback(_close_opened)  # the source may still be on its way
+        raise
     try:
         check_frame_size(f"source {redact(cam.source)}", source.width, source.height)
     except SourceError:
@@ -101,6 +111,36 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
     return Pipeline(
         source, processor, sinks, max_frames=config.pipeline.max_frames, telemetry=telemetry
     )
+
+
+def _beside(opener: Callable[[], Source]) -> Future[Source]:
+    """Open the source on a helper thread while the caller loads the model.
+
+    The two are independent and, on a board, each can take seconds: Argus bringing up a CSI
+    sensor or an RTSP camera answering, while a TensorRT engine is deserialised. Side by side
+    the shorter one is hidden. (On the 2-core development VM a file through GStreamer opens in
+    ~0.17 s and the LiteRT model loads in ~0.03 s once imported, so a replay gains ~0.03 s.)
+    A source that fails raises its own error from ``result()``; when both fail, the backend's
+    error is the one reported, as before.
+    """
+    future: Future[Source] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(opener())
+        except BaseException as exc:  # handed to the caller's result()
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="edgecam-open", daemon=True).start()
+    return future
+
+
+def _close_opened(future: Future[Source]) -> None:
+    """A source that opened after start-up failed elsewhere is closed, not left playing."""
+    if future.exception() is None:
+        future.result().close()
 
 
 def _add_config_sinks(sinks: list[Sink], config: Config, fps: float, telemetry: Telemetry) -> None:

@@ -484,6 +484,46 @@ def test_a_corrupt_file_is_one_clear_error_before_anything_runs(tmp_path: Path) 
     assert str(bad) in message and "re-encode" in message and "\n" not in message
 
 
+@needs_gst
+def test_start_up_opens_the_source_beside_the_model_and_closes_it_when_the_model_fails(
+    recording: Path, tmp_path: Path
+) -> None:
+    """build_pipeline opens the source on a helper thread while the model loads; a model that
+    fails must still be the error reported, and the source that opened meanwhile must not be
+    left playing."""
+    from edgecam.app import build_pipeline
+    from edgecam.backends.base import BackendError
+    from edgecam.config import Config
+
+    corrupt = tmp_path / "model.tflite"
+    corrupt.write_bytes(b"not a model" * 100)
+    config = Config.model_validate(
+        {"camera": {"source": recording.as_uri()}, "backend": {"model": str(corrupt)}}
+    )
+    before = set(gst_mod._open)
+    with pytest.raises(BackendError) as err:
+        build_pipeline(config)
+    assert str(corrupt) in str(err.value) and "train_digits.py" in str(err.value)
+    deadline = time.monotonic() + 5
+    while set(gst_mod._open) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(gst_mod._open) - before, "the source opened beside the model was left open"
+
+    # Both bad: the model's error is the one reported, as when they were opened in turn.
+    config = Config.model_validate(
+        {"camera": {"source": str(tmp_path / "gone.mp4")}, "backend": {"model": str(corrupt)}}
+    )
+    with pytest.raises(BackendError) as err:
+        build_pipeline(config)
+    assert str(corrupt) in str(err.value)
+
+    # A good model and a bad source: the source's own error.
+    config = Config.model_validate({"camera": {"source": str(tmp_path / "gone.mp4")}})
+    with pytest.raises(SourceError) as source_err:
+        build_pipeline(config)
+    assert "gone.mp4" in str(source_err.value)
+
+
 # --- RTSP: a real server, lost and back ---------------------------------------------------------
 
 
