@@ -163,6 +163,9 @@ class LocateParams:
     max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
     min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
     min_contrast: float = 40.0  # a group's ink must reach this contrast (0-255) on its paper
+    min_contrast_clean: float = 24.0  # ... or this much where the paper all around is clean:
+    contrast_over_floor: float = 2.5  # this many times the noise floor of the cells around it,
+    # and the group is more than one straight stroke (see faint_but_writing)
     tinted_sat: float = 0.25  # a surface this saturated ...
     tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
     skin_pixels: bool = True  # take a hand's pixels out of the ink (below)
@@ -366,9 +369,10 @@ def _block_floors(
     return np.asarray(med + np.maximum(least, k * np.maximum(mad, 0.5)), np.float32)
 
 
-def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8]:
+def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8, FloatArray]:
     """The least contrast that can be ink, as contrast on white paper: the picture's and the
-    writing's; and the per-pixel floor of the ink mask.
+    writing's; the per-pixel floor of the ink mask; and the floor of each of the picture's
+    ``noise_blocks`` × ``noise_blocks`` cells, in the same units as the first two.
 
     Sensor and JPEG noise is roughly constant in grey levels, so as contrast against the paper
     it grows where the paper is darker (in a shadow, on the desk): the floor is set in grey
@@ -395,7 +399,10 @@ def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8]:
     writing_grey = min(floor_grey, _quantile(blocks, p.clean_share)) if blocks.size else floor_grey
     low = round(floor_grey * 255.0 / max(white, 1.0))
     writing = round(writing_grey * 255.0 / max(white, 1.0))
-    return low, writing, cv2.LUT(paper, over)
+    cells = (
+        blocks.reshape(-1, p.noise_blocks) * (255.0 / max(white, 1.0)) if blocks.size else blocks
+    )
+    return low, writing, cv2.LUT(paper, over), cells
 
 
 def ink_mask(ink: U8, floor: U8, p: LocateParams) -> U8:
@@ -929,6 +936,46 @@ def on_a_line(
     return out
 
 
+def _floor_around(cells: FloatArray, fx: float, fy: float) -> float:
+    """The highest noise floor among the cells at and around a point (given as fractions of
+    the picture's width and height); infinite where the picture was too small to cut."""
+    if not cells.size:
+        return float("inf")
+    rows, cols = cells.shape
+    r, c = min(int(fy * rows), rows - 1), min(int(fx * cols), cols - 1)
+    return float(cells[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2].max())
+
+
+def _a_bar(member: npt.NDArray[np.bool_]) -> bool:
+    """One straight stroke: the group fits a rotated rectangle under a third as wide as long."""
+    ys, xs = np.nonzero(member)
+    if len(xs) < 3:
+        return True
+    (_, _), (rw, rh), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+    return bool(min(rw, rh) < 0.35 * max(rw, rh, 1.0))
+
+
+def faint_but_writing(
+    peak: float, member: npt.NDArray[np.bool_], around: float, p: LocateParams
+) -> bool:
+    """Whether a group fainter than ``min_contrast`` is still writing.
+
+    ``min_contrast`` keeps a cloth's blotches and a shadow's mottle out, but small pencil
+    digits blurred by a webcam peak at 25-39 on clean paper (rendered photos lost whole rows
+    of them). Such ink is still written where the paper *around* it is clean, its noise floor
+    (``around``: the worst of the 3 × 3 cells about it) well under the ink, and where the group
+    is more than one straight stroke: the faint things that remain on clean paper are the soft
+    edge of a shadow or a hand and a blurred grid's remnant, all single bars. Judged by the
+    whole picture's cleanest paper instead, the bench video's cloth blotches came back
+    (F1 0.856 → 0.826); judged by its one cell, that video lost 0.002.
+    """
+    return (
+        peak >= p.min_contrast_clean
+        and peak >= p.contrast_over_floor * around
+        and not _a_bar(member)
+    )
+
+
 def find_candidates(
     image: npt.NDArray[np.generic],
     params: LocateParams = DEFAULT_PARAMS,
@@ -944,7 +991,7 @@ def find_candidates(
     hh, ww = grey.shape
     short = min(hh, ww)
     ink, paper = contrast_map(grey, p)
-    low, writing, floor = noise_floor(ink, paper, p)
+    low, writing, floor, cells = noise_floor(ink, paper, p)
     binary = ink_mask(ink, floor, p)
     skin: U8 | None = None  # a hand's pixels, where one is in view
     if colour is not None:
@@ -1092,7 +1139,9 @@ def find_candidates(
         crop = ink[y0:y1, x0:x1]
         # Cheapest first: most clutter that survived the group checks is too faint.
         peak = _quantile(crop[member], p.tile_full_pct / 100)
-        if peak < p.min_contrast:
+        if peak < p.min_contrast and not faint_but_writing(
+            peak, member, _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh), p
+        ):
             if trace is not None:
                 trace.append(((x0, y0, w, h), "contrast", feats(g, hi=peak)))
             continue  # a blotch on cloth, a shadow's mottle: ink is darker than this
