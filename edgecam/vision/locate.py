@@ -448,8 +448,9 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
     size and was kept as writing, cluttering every digit on the sheet. Crossings of squared
     paper, which cut every line into cells, are bridged. A line is thin and at least
     ``line_len_frac`` of the picture's short side long: the squares of a sheet seen through a
-    narrow strip of the view still are, no stroke of a digit that thin is. Ink much darker
-    than the line it lies on is a pen stroke along it and is kept.
+    narrow strip of the view still are, no stroke of a digit that thin is; shorter pieces on
+    a long line's course are that line, cut where perspective tilts it (:func:`in_line_with`).
+    Ink much darker than the line it lies on is a pen stroke along it and is kept.
     """
     full_h, full_w = ink.shape
     # Half size is plenty for structures this long; max-pooling keeps a 1-px line whole.
@@ -498,13 +499,17 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
             long_[0] = False
             if not long_.any():
                 continue
-            is_line = long_[labels]
+            owner = in_line_with(labels, stats, long_, horizontal, min_len=2 * t + 1)
+            is_line = (owner >= 0)[labels]
             lab = labels[is_line]
             vals = ink_r[is_line].astype(np.float32)
             mean = np.bincount(lab, weights=vals, minlength=n) / np.maximum(
                 np.bincount(lab, minlength=n), 1
             )
-            faint = vals <= mean[lab] * 1.5 + 25
+            # A piece is judged by the line it continues: one much darker is a pen stroke
+            # along the line, and so is ink much darker than its line's own mean.
+            like = mean <= mean[np.maximum(owner, 0)] * 1.2 + 8
+            faint = (vals <= mean[owner[lab]] * 1.5 + 25) & like[lab]
             ys, xs = np.nonzero(is_line)
             lines[ys[faint], xs[faint]] = 255
             any_line = True
@@ -514,6 +519,46 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
         back = cv2.invertAffineTransform(rot)
         lines = cv2.warpAffine(lines, back, (w, h), flags=cv2.INTER_NEAREST)
     return cv2.resize(lines, (full_w, full_h), interpolation=cv2.INTER_NEAREST)
+
+
+def in_line_with(
+    labels: Labels,
+    stats: IntArray,
+    long_: npt.NDArray[np.bool_],
+    horizontal: bool,
+    *,
+    min_len: int,
+    tol: float = 1.0,
+) -> npt.NDArray[np.intp]:
+    """For each thin run, the long line it is or continues (its label), else -1.
+
+    A ruled line seen in perspective is tilted a little differently from the page's mean
+    angle, so where it steps from one row to the next its core looks three rows thick and is
+    cut there. The pieces beyond such cuts are too short to be lines on their own; left in the
+    ink, they joined the digits written on the line to the picture's border (a ruled phone
+    photo lost all ten of its digits so). A piece at least ``min_len`` long whose centre lies
+    within ``tol`` rows of a long line's least-squares course continues that line.
+    """
+    n = len(stats)
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    u, v = (xs, ys) if horizontal else (ys, xs)
+    u = u.astype(np.float64)
+    v = v.astype(np.float64)
+    count = np.maximum(np.bincount(lab, minlength=n), 1).astype(np.float64)
+    mu = np.bincount(lab, u, n) / count
+    mv = np.bincount(lab, v, n) / count
+    var = np.bincount(lab, u * u, n) / count - mu * mu
+    cov = np.bincount(lab, u * v, n) / count - mu * mv
+    lines = np.nonzero(long_)[0]
+    slope = cov[lines] / np.maximum(var[lines], 1e-6)
+    off = np.abs(mv[lines, None] + slope[:, None] * (mu[None, :] - mu[lines, None]) - mv[None, :])
+    length = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
+    owner = np.where(long_, np.arange(n), -1)
+    piece = ~long_ & (length >= min_len) & (off.min(axis=0) <= tol)
+    piece[0] = False
+    owner[piece] = lines[np.argmin(off[:, piece], axis=0)]
+    return owner
 
 
 def remove_lines(binary: U8, lines: U8, p: LocateParams) -> U8:
