@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,16 @@ def _doctor(as_json: bool) -> int:
     return 0
 
 
+def _preload(uri: str) -> None:
+    """On a helper thread: GStreamer loaded while the daemon's own modules import."""
+    from edgecam.sources import preload, redact
+
+    try:
+        preload(uri)
+    except Exception as exc:  # opening the source reports whatever went wrong here
+        logging.getLogger(__name__).debug("preloading capture for %s: %s", redact(uri), exc)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "classify":
         return _classify(args.images, args.json, args)
@@ -225,6 +236,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(check_file(args.file), flush=True)
         return 0
+    uri = args.video if args.command == "replay" else args.source
+    if uri is not None:
+        threading.Thread(
+            target=_preload, args=(str(uri),), name="edgecam-preload", daemon=True
+        ).start()
     from edgecam.live import replay, run
 
     if args.command == "replay":

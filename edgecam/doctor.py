@@ -42,9 +42,9 @@ def gather(sysfs_root: Path = Path("/sys")) -> dict[str, Any]:
     """Everything the report shows, as one JSON-able object."""
     import cv2
 
-    from edgecam.sources import gst
+    from edgecam.sources import gst, gstlib
 
-    reason = gst.unavailable()
+    reason = gstlib.unavailable()
     elements = gst.available_elements()
     pygobject = _module("gi", "pygobject")
     return {

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench_replay import ensure_video, replay  # noqa: E402 - a sibling script (on the path)
 
 from edgecam.runtime import tune_for_frames  # noqa: E402
-from edgecam.sources import gst, open_source  # noqa: E402
+from edgecam.sources import gst, gstlib, open_source  # noqa: E402
 from edgecam.sources.base import Source  # noqa: E402
 
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "--replay-rounds", type=int, default=5, help="whole-replay rounds; median ratio kept"
     )
     args = parser.parse_args(argv)
-    reason = gst.unavailable()
+    reason = gstlib.unavailable()
     if reason is not None:
         print(f"bench_gst: GStreamer unavailable ({reason}): run scripts/setup.sh as root")
         return 2

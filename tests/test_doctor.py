@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgecam.doctor import format_report, gather
-from edgecam.sources import gst
+from edgecam.sources import gstlib
 from edgecam.sources.devices import Camera, list_cameras
 
 EDGECAM = str(Path(sys.executable).parent / "edgecam")
@@ -59,7 +59,7 @@ def test_no_video4linux_means_no_cameras(tmp_path: Path) -> None:
 
 def test_the_report_names_what_is_there_and_the_cameras(jetson_sysfs: Path) -> None:
     report = gather(jetson_sysfs)
-    assert report["gstreamer"]["available"] is (gst.unavailable() is None)
+    assert report["gstreamer"]["available"] is (gstlib.unavailable() is None)
     assert set(report["elements"]) >= {"nvarguscamerasrc", "v4l2src", "appsink", "rtspsrc"}
     assert len(report["cameras"]) == 3
     assert set(report["backends"]) == {"litert", "keras", "tensorrt"}

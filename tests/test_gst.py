@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgecam.sources import CaptureOptions, Recovery, open_source
+from edgecam.sources import CaptureOptions, Recovery, gstlib, open_source
 from edgecam.sources import gst as gst_mod
 from edgecam.sources.base import SourceError
 from edgecam.sources.launch import (
@@ -48,7 +48,7 @@ from edgecam.sources.launch import (
 from edgecam.types import Frame, Result
 from tests.conftest import ROOT, close_while_reading
 
-GST_MISSING = gst_mod.unavailable()
+GST_MISSING = gstlib.unavailable()
 needs_gst = pytest.mark.skipif(
     GST_MISSING is not None,
     reason=f"GStreamer unavailable ({GST_MISSING}): scripts/setup.sh as root installs it",
@@ -522,6 +522,63 @@ def test_start_up_opens_the_source_beside_the_model_and_closes_it_when_the_model
     with pytest.raises(SourceError) as source_err:
         build_pipeline(config)
     assert "gone.mp4" in str(source_err.value)
+
+
+RACE = """
+import threading
+from edgecam.sources import gstlib
+start = threading.Barrier(6)
+out = []
+def load():
+    start.wait()
+    try:
+        out.append(gstlib.unavailable())
+    except Exception as exc:
+        out.append(repr(exc))
+threads = [threading.Thread(target=load) for _ in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(out)
+"""
+
+
+@needs_gst
+def test_gstreamer_loads_once_however_many_threads_ask_at_once(recording: Path) -> None:
+    """Start-up loads GStreamer on a helper thread while the source is opened on another.
+    PyGObject's importer entered by two threads at once leaves GLib half made ("'GLib'
+    object has no attribute 'Idle'"): without the lock, 7 of 12 fresh processes with six
+    threads asking at once failed so. Each run is a fresh process, so each is a first load;
+    then the CLI's own start (preload, then the source opened beside the model) replays."""
+    for _ in range(8):
+        done = subprocess.run(
+            [sys.executable, "-c", RACE], check=False, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == str([None] * 6), done.stdout
+    done = subprocess.run(
+        [EDGECAM, "replay", recording.as_uri(), "--max-frames", "3", "--results", "-"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert len(done.stdout.strip().splitlines()) == 4  # three results and the summary
+
+
+def test_preload_loads_gstreamer_only_for_its_uris(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgecam.sources import preload
+
+    asked: list[int] = []
+    monkeypatch.setattr(gstlib, "unavailable", lambda: asked.append(1))
+    for uri in ("demo", "synthetic:12", "/tmp/clip.mp4", "clip.mp4", "http://host/x"):
+        preload(uri)
+    assert not asked
+    for uri in ("file:///tmp/a.mp4", "file:/tmp/a.mp4", "rtsp://u:p@h/s", "csi://0"):
+        preload(uri)
+    for uri in ("test://ball", "v4l2:///dev/video0", "gst:videotestsrc ! appsink"):
+        preload(uri)
+    assert len(asked) == 7
 
 
 # --- RTSP: a real server, lost and back ---------------------------------------------------------

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgecam.sources import DEMO_VIDEO, gst, open_source, redact
+from edgecam.sources import DEMO_VIDEO, gstlib, open_source, redact
 from edgecam.sources.base import Source, SourceError
 from edgecam.sources.synthetic import SyntheticSource
 from edgecam.sources.video import VideoFileSource
@@ -103,7 +103,7 @@ def test_the_synthetic_camera_knows_its_truth() -> None:
 def test_uris_name_their_sources(video: Path) -> None:
     assert isinstance(open_source(str(video)), VideoFileSource)
     from_uri = open_source(video.as_uri())  # file:// goes through GStreamer where it exists
-    kind = "VideoFileSource" if gst.unavailable() else "GstSource"
+    kind = "VideoFileSource" if gstlib.unavailable() else "GstSource"
     assert type(from_uri).__name__ == kind and not from_uri.live
     from_uri.close()
     synthetic = open_source("synthetic:12,345")

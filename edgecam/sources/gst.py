@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgecam.sources.base import Recovery, RecoveryCounters, SourceError, redact
+from edgecam.sources.gstlib import GstUnavailable, load
 from edgecam.sources.launch import APPSINK, PACKAGES, SINK_FORMATS
 from edgecam.types import Frame
 
@@ -69,50 +70,6 @@ def replay_decoder_threads() -> int:
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
     return max(1, cores - 2)
-
-
-class GstUnavailable(Exception):
-    """PyGObject or GStreamer cannot be loaded; the message says which and why."""
-
-
-@functools.cache
-def _load() -> SimpleNamespace:
-    # libgstreamer links libunwind, and PyGObject opens it into the global symbol scope, where
-    # its _Unwind_* would then serve every C++ exception thrown later — LiteRT's, for one,
-    # which aborted the process instead of reporting a corrupt model. The toolchain's own
-    # unwinder in that scope first keeps it serving them.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
-    try:
-        import gi
-
-        gi.require_version("Gst", "1.0")
-        gi.require_version("GstApp", "1.0")
-        gi.require_version("GstVideo", "1.0")
-        from gi.repository import GLib, Gst, GstApp, GstVideo
-    except ImportError as exc:
-        raise GstUnavailable(str(exc).split("\n")[0] or type(exc).__name__) from None
-    except (ValueError, RuntimeError) as exc:  # a typelib missing: gir1.2-gstreamer-1.0
-        raise GstUnavailable(f"{exc} (install gir1.2-gstreamer-1.0)") from None
-    ok, _ = Gst.init_check(None)
-    if not ok:
-        raise GstUnavailable("Gst.init failed")
-    return SimpleNamespace(Gst=Gst, GstApp=GstApp, GstVideo=GstVideo, GLib=GLib)
-
-
-def load() -> SimpleNamespace:
-    """Gst, GstApp, GstVideo and GLib, imported and initialised once per process (a failure
-    is tried again on the next call)."""
-    return _load()
-
-
-def unavailable() -> str | None:
-    """Why GStreamer capture cannot be used here, or ``None`` when it can."""
-    try:
-        load()
-    except GstUnavailable as exc:
-        return str(exc)
-    return None
 
 
 def version() -> str:
