@@ -397,11 +397,10 @@ def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8, Floa
     over = cv2.divide(np.ones_like(_LEVELS), _LEVELS, scale=floor_grey * 255.0, dtype=cv2.CV_8U)
     blocks = _block_floors(dark, p.noise_blocks, p.noise_k, least)
     writing_grey = min(floor_grey, _quantile(blocks, p.clean_share)) if blocks.size else floor_grey
-    low = round(floor_grey * 255.0 / max(white, 1.0))
-    writing = round(writing_grey * 255.0 / max(white, 1.0))
-    cells = (
-        blocks.reshape(-1, p.noise_blocks) * (255.0 / max(white, 1.0)) if blocks.size else blocks
-    )
+    paper_white = max(white, 1.0)  # grey levels over this are contrast on white paper
+    low = round(floor_grey * 255.0 / paper_white)
+    writing = round(writing_grey * 255.0 / paper_white)
+    cells = blocks.reshape(-1, p.noise_blocks) * (255.0 / paper_white)  # (0, n) when none
     return low, writing, cv2.LUT(paper, over), cells
 
 
