@@ -452,9 +452,15 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
     Ink much darker than the line it lies on is a pen stroke along it and is kept.
     """
     full_h, full_w = ink.shape
-    # Half size is plenty for structures this long; max-pooling keeps a 1-px line whole.
+    # Half size is plenty for structures this long; max-pooling keeps a 1-px line whole, and
+    # the same cells averaged keep its thickness (see below). A cell starts at an even row
+    # and column, as the mask is enlarged back at the end.
     f = p.line_pool
-    ink = np.ascontiguousarray(cv2.dilate(ink, np.ones((f, f), np.uint8))[::f, ::f])
+    cells = np.ones((f, f), np.uint8)
+    ink_max = np.ascontiguousarray(cv2.dilate(ink, cells, anchor=(0, 0))[::f, ::f])
+    size = (ink_max.shape[1], ink_max.shape[0])
+    mean_ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+    ink = ink_max
     floor = np.ascontiguousarray(floor[::f, ::f])
     h, w = ink.shape
     short = min(h, w)
@@ -467,51 +473,54 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
         rot[0, 2] += rw / 2 - w / 2
         rot[1, 2] += rh / 2 - h / 2
         ink_r = cv2.warpAffine(ink, rot, (rw, rh), flags=cv2.INTER_LINEAR)
+        mean_r = cv2.warpAffine(mean_ink, rot, (rw, rh), flags=cv2.INTER_LINEAR)
         floor_r = cv2.warpAffine(floor, rot, (rw, rh), flags=cv2.INTER_NEAREST, borderValue=255)
     else:
-        ink_r, floor_r = ink, floor
+        ink_r, floor_r, mean_r = ink, floor, mean_ink
     lines = np.zeros_like(ink_r)
     k = _odd(p.line_smooth_frac * short)
     level = cv2.LUT(floor_r, _scaled(0.8))
-    scales = ((max(1, p.line_thick // f), p.line_len_frac),)
+    t = max(1, p.line_thick // f) + 1  # this many rows across is too thick for a line
     any_line = False
     for horizontal in (True, False):
-        smooth = cv2.blur(ink_r, (k, 1) if horizontal else (1, k))
-        found = cv2.compare(smooth, level, cv2.CMP_GT)
+        along_k = (k, 1) if horizontal else (1, k)
+        found = cv2.compare(cv2.blur(ink_r, along_k), level, cv2.CMP_GT)
+        smooth = cv2.blur(mean_r, along_k)
         along = cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT
-        for thickness, length_frac in scales:
-            t = thickness + 1
-            across = np.ones((t, 1) if horizontal else (1, t), np.uint8)
-            # Thickness is judged on the core: what reaches line_core of the darkest ink
-            # across, so a dark grid line that the threshold widens still counts as thin.
-            peak = cv2.dilate(
-                smooth, np.ones((2 * t + 1, 1) if horizontal else (1, 2 * t + 1), np.uint8)
-            )
-            core = cv2.compare(smooth, cv2.LUT(peak, _scaled(p.line_core)), cv2.CMP_GE)
-            core = cv2.bitwise_and(found, core)
-            thin = cv2.subtract(core, cv2.morphologyEx(core, cv2.MORPH_OPEN, across))
-            span = max(2 * t + 1, _odd(p.line_bridge_frac * short))
-            bridge = np.ones((1, span) if horizontal else (span, 1), np.uint8)
-            thin = cv2.bitwise_and(cv2.morphologyEx(thin, cv2.MORPH_CLOSE, bridge), found)
-            n, labels, stats = components(thin)
-            long_ = stats[:, along] >= length_frac * short
-            long_[0] = False
-            if not long_.any():
-                continue
-            owner = in_line_with(labels, stats, long_, horizontal, min_len=2 * t + 1)
-            is_line = (owner >= 0)[labels]
-            lab = labels[is_line]
-            vals = ink_r[is_line].astype(np.float32)
-            mean = np.bincount(lab, weights=vals, minlength=n) / np.maximum(
-                np.bincount(lab, minlength=n), 1
-            )
-            # A piece is judged by the line it continues: one much darker is a pen stroke
-            # along the line, and so is ink much darker than its line's own mean.
-            like = mean <= mean[np.maximum(owner, 0)] * 1.2 + 8
-            faint = (vals <= mean[owner[lab]] * 1.5 + 25) & like[lab]
-            ys, xs = np.nonzero(is_line)
-            lines[ys[faint], xs[faint]] = 255
-            any_line = True
+        across = np.ones((t, 1) if horizontal else (1, t), np.uint8)
+        # Thickness is judged on the core: what reaches line_core of the darkest ink
+        # across, so a dark grid line that the threshold widens still counts as thin;
+        # and on the averaged cells, where a gently tilted line stays two rows thick at
+        # the steps of its staircase (max-pooled, three: the line was cut into pieces
+        # too short to count, and a whole ruled page kept).
+        peak = cv2.dilate(
+            smooth, np.ones((2 * t + 1, 1) if horizontal else (1, 2 * t + 1), np.uint8)
+        )
+        core = cv2.compare(smooth, cv2.LUT(peak, _scaled(p.line_core)), cv2.CMP_GE)
+        core = cv2.bitwise_and(found, core)
+        thin = cv2.subtract(core, cv2.morphologyEx(core, cv2.MORPH_OPEN, across))
+        span = max(2 * t + 1, _odd(p.line_bridge_frac * short))
+        bridge = np.ones((1, span) if horizontal else (span, 1), np.uint8)
+        thin = cv2.bitwise_and(cv2.morphologyEx(thin, cv2.MORPH_CLOSE, bridge), found)
+        n, labels, stats = components(thin)
+        long_ = stats[:, along] >= p.line_len_frac * short
+        long_[0] = False
+        if not long_.any():
+            continue
+        owner = in_line_with(labels, stats, long_, horizontal, min_len=2 * t + 1)
+        is_line = (owner >= 0)[labels]
+        lab = labels[is_line]
+        vals = ink_r[is_line].astype(np.float32)
+        mean = np.bincount(lab, weights=vals, minlength=n) / np.maximum(
+            np.bincount(lab, minlength=n), 1
+        )
+        # A piece is judged by the line it continues: one much darker is a pen stroke
+        # along the line, and so is ink much darker than its line's own mean.
+        like = mean <= mean[np.maximum(owner, 0)] * 1.2 + 8
+        faint = (vals <= mean[owner[lab]] * 1.5 + 25) & like[lab]
+        ys, xs = np.nonzero(is_line)
+        lines[ys[faint], xs[faint]] = 255
+        any_line = True
     if not any_line:  # plain paper: nothing to turn back and enlarge
         return np.zeros((full_h, full_w), np.uint8)
     if turn:
