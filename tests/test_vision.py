@@ -503,6 +503,39 @@ def test_digits_across_gently_tilted_ruled_lines_are_found(tilt: int) -> None:
     assert all(abs(left - (x0 + 70 * j)) <= 12 for j, left in enumerate(lefts))
 
 
+@pytest.mark.parametrize(
+    "note",
+    [(120, 235, 250), (200, 170, 255), (160, 250, 190), (250, 220, 160)],
+    ids=["yellow", "pink", "green", "blue"],
+)
+def test_digits_on_a_coloured_sticky_note_on_a_desk_are_found(note: tuple[int, ...]) -> None:
+    # A sticky note is as saturated as a cloth or a desk mat that is not paper, but it is as
+    # bright as paper: its digits were all lost as writing on the desk.
+    rng = np.random.default_rng(1)
+    desk = np.full((480, 640, 3), (90, 110, 140), np.float32) + rng.normal(0, 6, (480, 640, 3))
+    img = np.clip(desk, 0, 255).astype(np.uint8)
+    cv2.rectangle(img, (120, 90), (520, 390), note, -1)
+    for j, digit in enumerate("3719"):
+        cv2.putText(img, digit, (160 + 90 * j, 280), cv2.FONT_HERSHEY_SIMPLEX, 2.6, (40,) * 3, 6)
+    img = cv2.GaussianBlur(img, (0, 0), 0.8)
+    lefts = sorted(int(b[0]) for b in find_candidates(img).boxes)
+    assert len(lefts) == 4, lefts
+    assert all(abs(left - (160 + 90 * j)) <= 12 for j, left in enumerate(lefts))
+
+
+def test_a_bright_wooden_desk_is_not_taken_for_coloured_paper() -> None:
+    # Pine under a lamp is nearly as bright as the sheet on it and as saturated as a sticky
+    # note, but of a warm hue: its knots are not writing.
+    rng = np.random.default_rng(2)
+    img = np.full((480, 640, 3), (120, 180, 228), np.float32)
+    for x, y in [(60, 80), (170, 300), (250, 140), (90, 400), (300, 420)]:
+        cv2.ellipse(img, (x, y), (11, 16), 20, 0, 360, (60, 100, 140), 3, cv2.LINE_AA)
+    img = np.clip(cv2.GaussianBlur(img, (0, 0), 1.0) + rng.normal(0, 3, img.shape), 0, 255)
+    page = img.astype(np.uint8)
+    cv2.rectangle(page, (380, 60), (620, 420), (236, 236, 236), -1)
+    assert len(find_candidates(page).boxes) == 0
+
+
 @pytest.mark.parametrize("pixels", [50, 70_000])
 def test_components_label_every_piece_whatever_the_label_map_width(pixels: int) -> None:
     """Isolated ink pixels, fewer than 16-bit labels hold and more: each is its own component

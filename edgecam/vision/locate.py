@@ -168,6 +168,8 @@ class LocateParams:
     # and the group is more than one straight stroke (see faint_but_writing)
     tinted_sat: float = 0.25  # a surface this saturated ...
     tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
+    pastel_sat: float = 0.6  # but coloured paper (a sticky note, a card) is: up to this
+    pastel_bright: float = 0.85  # saturated, as bright (brightest channel) as the whitest
     skin_pixels: bool = True  # take a hand's pixels out of the ink (below)
     skin_rb: float = 0.18  # skin: red over blue by this (each / the paper's own there) ...
     skin_open: int = 5  # ... over a patch this wide at half size, wider than a pen stroke
@@ -271,9 +273,17 @@ def paper_colour(colour: U8, p: LocateParams) -> U8:
     )
 
 
+def warm(b: Any, g: Any, r: Any) -> Any:
+    """Whether a colour's hue lies between red and orange (under 45 degrees): skin, wood and
+    cardboard, which are never taken for coloured paper however bright."""
+    return (r >= g) & (g >= b) & (g - b < 0.75 * (r - b))
+
+
 def surface_mask(surface: U8, size: tuple[int, int], p: LocateParams) -> U8:
     """Where the picture (``size`` = width, height) shows paper: near grey and not much darker
-    than the page's white. Writing is only looked for on paper."""
+    than the page's white, or coloured paper (a sticky note, an index card): tinted but as
+    bright as the brightest surface in view, and not of skin's or wood's hue. Writing is only
+    looked for on paper."""
     b, g, r = cv2.split(surface)
     top = np.asarray(cv2.max(cv2.max(b, g), r), np.float32)
     bottom = np.asarray(cv2.min(cv2.min(b, g), r), np.float32)
@@ -281,6 +291,9 @@ def surface_mask(surface: U8, size: tuple[int, int], p: LocateParams) -> U8:
     sat = (top - bottom) / np.maximum(top, 1.0)
     ok = (sat <= p.max_surface_sat) & (bottom >= p.min_surface * white)
     ok &= ~((sat > p.tinted_sat) & (bottom < p.tinted_bright * white))
+    bf, gf, rf = (c.astype(np.float32) for c in (b, g, r))
+    pastel = (sat <= p.pastel_sat) & (top >= p.pastel_bright * _quantile(top, 0.95))
+    ok |= pastel & ~warm(bf, gf, rf)
     mask = ok.astype(np.uint8) * 255
     return np.asarray(cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST))
 
@@ -318,12 +331,16 @@ def skin_mask(colour: U8, surface: U8, p: LocateParams) -> U8 | None:
     return np.asarray(cv2.resize(skin, (w, h), interpolation=cv2.INTER_NEAREST))
 
 
-def is_paper(sat: float, bright: float, p: LocateParams) -> bool:
+def is_paper(sat: float, bright: float, p: LocateParams, top: float = 0.0) -> bool:
     """Whether a surface of this saturation and brightness (× the page's white) is paper.
 
     Paper is near grey, and darker only in shadow, where it stays grey; a tinted *and* dim
-    surface (a teal cloth, a blue desk mat) is not the sheet.
+    surface (a teal cloth, a blue desk mat) is not the sheet. Coloured paper is the exception:
+    as bright in its brightest channel (``top``, × the page's white) as white paper, and not
+    of a warm hue (its ``top`` is given as 0 then, see :func:`surroundings`).
     """
+    if sat <= p.pastel_sat and top >= p.pastel_bright:
+        return True
     if sat > p.tinted_sat and bright < p.tinted_bright:
         return False
     return sat <= p.max_surface_sat and bright >= p.min_surface
@@ -707,7 +724,8 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     """Colour of the ink against what lies around it in its box.
 
     ``sat`` and ``bright`` (darkest channel) describe the surface: paper is near grey and
-    bright, a desk, cloth or wood is not. ``spread`` (deviation over mean) is high when the
+    bright, a desk, cloth or wood is not; ``top`` (brightest channel, 0 for a warm hue) tells
+    coloured paper from them. ``spread`` (deviation over mean) is high when the
     surroundings are half paper, half something dark. ``skin`` is 1 when the shape keeps its
     red and loses its blue against that surface, as skin and wood do, with each channel
     divided by the surface's own colour so a warm lamp or cream paper does not make grey ink
@@ -718,7 +736,7 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     outside = np.asarray(_cv.compare(mask, 0, cv2.CMP_EQ))
     n_outside = cv2.countNonZero(outside)
     if patch.ndim != 3 or n_outside in (0, outside.size):
-        return {"sat": 0.0, "bright": 255.0, "skin": 0.0, "spread": 0.0}
+        return {"sat": 0.0, "bright": 255.0, "top": 255.0, "skin": 0.0, "spread": 0.0}
     ink = np.array(cv2.mean(patch, mask=mask)[:3])
     mean, dev = cv2.meanStdDev(patch, mask=outside)
     bg = np.asarray(mean, np.float64).ravel()
@@ -728,6 +746,7 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     return {
         "sat": (top - float(bg.min())) / max(top, 1.0),
         "bright": float(bg.min()),
+        "top": 0.0 if warm(*bg.tolist()) else top,
         "skin": float(skin),
         "spread": float(np.asarray(dev).mean() / max(float(bg.mean()), 1.0)),
     }
@@ -1171,6 +1190,7 @@ def find_candidates(
                 box = (int(gx0[g]), int(gy0[g]), int(gw[g]), int(gh[g]))
                 trace.append((box, str(reasons[g]), feats(g)))
     white = _quantile(paper[::8, ::8], 0.95)
+    whitest = max(white, 1.0)
     grow_kernel = np.ones((p.tile_grow, p.tile_grow), np.uint8)
 
     def to_photo(x: int, y: int, w: int, h: int) -> Box:
@@ -1217,7 +1237,9 @@ def find_candidates(
                 why = "skin"
             elif on_edge[g] > 0 and surface["spread"] > p.max_edge_spread:
                 why = "edge"  # the rim of something large and dark: a phone, the desk
-            elif not is_paper(surface["sat"], surface["bright"] / max(white, 1.0), p):
+            elif not is_paper(
+                surface["sat"], surface["bright"] / whitest, p, top=surface["top"] / whitest
+            ):
                 why = "surface"  # a coloured or dark desk, cloth, wood: not the sheet
             if why:
                 if trace is not None:
