@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edgecam.vision.locate import Candidates, components, find_candidates, merge_parts
+from edgecam.vision.locate import (
+    DEFAULT_PARAMS,
+    Candidates,
+    components,
+    find_candidates,
+    find_lines,
+    merge_parts,
+    page_angle,
+)
 from edgecam.vision.normalize import TILE
 from edgecam.vision.reader import DigitReader, reading_order, reading_text
 
@@ -534,6 +544,86 @@ def test_a_bright_wooden_desk_is_not_taken_for_coloured_paper() -> None:
     page = img.astype(np.uint8)
     cv2.rectangle(page, (380, 60), (620, 420), (236, 236, 236), -1)
     assert len(find_candidates(page).boxes) == 0
+
+
+def _pen_row(
+    page: Image, text: str, x0: int, y: int, *, scale: float = 1.6, step: int = 70
+) -> None:
+    for j, digit in enumerate(text):
+        cv2.putText(page, digit, (x0 + step * j, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (50,) * 3, 3)
+
+
+def _camera(page: Image, seed: int) -> Image:
+    """Lens blur, sensor noise and JPEG, as a webcam frame has them."""
+    rng = np.random.default_rng(seed)
+    soft = cv2.GaussianBlur(page, (0, 0), 0.8).astype(np.float32)
+    noisy = np.clip(soft + rng.normal(0, 2.5, page.shape), 0, 255).astype(np.uint8)
+    _, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), np.uint8)
+
+
+@pytest.mark.parametrize("tilt", [-5.0, -2.0, 3.0, 6.0])
+def test_the_page_angle_is_its_rulings_not_its_digits(tilt: float) -> None:
+    # Squared paper turned by a known angle, with a row of dark digits on it: the faint grid
+    # decides the angle, not the digits' strokes (their mean pulled it degrees off).
+    page = np.full((900, 1100, 3), 232, np.uint8)
+    for k in range(0, 1100, 24):
+        cv2.line(page, (k, 0), (k, 900), (205, 190, 175), 1, cv2.LINE_AA)
+        cv2.line(page, (0, k), (1100, k), (205, 190, 175), 1, cv2.LINE_AA)
+    _pen_row(page, "47175", 380, 470, scale=2.0, step=80)
+    turn = cv2.getRotationMatrix2D((550, 450), -tilt, 1.0)  # image y points down
+    page = cv2.warpAffine(page, turn, (1100, 900), borderValue=(232, 232, 232))[210:690, 230:870]
+    half = cv2.resize(255 - cv2.cvtColor(_camera(page, 0), cv2.COLOR_BGR2GRAY), (320, 240))
+    assert abs(page_angle(half) - tilt) <= 0.7
+
+
+def test_a_lone_digits_stroke_does_not_turn_the_page() -> None:
+    # On plain paper the long straight stroke of a large 7 is the strongest direction; the
+    # page was turned to it, and the stroke then taken for a ruled line and removed.
+    page = paper()
+    draw_digit(page, 7, (200, 100, 120, 200), pen=2)
+    half = cv2.resize(255 - cv2.cvtColor(page, cv2.COLOR_BGR2GRAY), (320, 240))
+    assert page_angle(half) == 0.0
+
+
+def test_a_margin_line_across_ruled_lines_is_not_a_row_of_ones() -> None:
+    page = np.full((480, 640, 3), (235, 238, 240), np.uint8)
+    for y in range(40, 480, 30):
+        cv2.line(page, (0, y), (640, y), (220, 190, 160), 1, cv2.LINE_AA)
+    cv2.line(page, (100, 0), (100, 480), (120, 120, 230), 2, cv2.LINE_AA)  # red margin
+    _pen_row(page, "4716", 70, 248)
+    lefts = sorted(int(b[0]) for b in find_candidates(_camera(page, 3)).boxes)
+    assert len(lefts) == 4, lefts
+    assert all(abs(left - (70 + 70 * j)) <= 12 for j, left in enumerate(lefts))
+
+
+def test_digits_written_in_the_boxes_of_a_form_are_found() -> None:
+    page = np.full((480, 640, 3), 235, np.uint8)
+    _pen_row(page, "4716", 190, 270)
+    for j in range(4):
+        cv2.rectangle(page, (180 + 70 * j, 215), (236 + 70 * j, 285), (150,) * 3, 1)
+    lefts = sorted(int(b[0]) for b in find_candidates(_camera(page, 3)).boxes)
+    assert len(lefts) == 4, lefts
+
+
+def test_a_row_of_pen_strokes_is_not_chained_into_a_ruled_line() -> None:
+    # Five short pen strokes in a row (small digits' bases in a webcam frame of the bench
+    # clip), bridged across the gaps between them, ran as long as the shortest ruled line
+    # and as thin: the row was taken out as one, and its digits cut. A ruled line is fainter
+    # than the pen, or longer: a dark printed one across the page still counts.
+    ink = np.zeros((480, 640), np.uint8)
+    ink[100:102, :] = 40  # faint ruled lines
+    ink[300:302, :] = 40
+    ink[400:402, :] = 150  # a dark printed line
+    for k in range(5):
+        ink[200:202, 250 + 20 * k : 266 + 20 * k] = 150
+    ink = cv2.GaussianBlur(ink, (0, 0), 0.7)
+    floor = np.full_like(ink, 12)
+    lines = find_lines(ink, floor, DEFAULT_PARAMS)
+    assert lines[100].any() and lines[300].any() and lines[400].any()
+    assert not lines[195:207].any()
+    chained = find_lines(ink, floor, replace(DEFAULT_PARAMS, line_pen=float("inf")))
+    assert chained[195:207].any()
 
 
 @pytest.mark.parametrize("pixels", [50, 70_000])
