@@ -43,6 +43,9 @@ def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
     if len(boxes) == 0:
         return []
     b = np.asarray(boxes, np.float64).tolist()  # plain floats: rows are few, numpy calls cost more
+    slope = row_slope(b)
+    if slope:  # a sheet turned askew: judge rows as if it were level
+        b = [[x, y - slope * (x + w / 2), w, h] for x, y, w, h in b]
     order = sorted(range(len(b)), key=lambda i: b[i][1] + b[i][3] / 2)
     rows: list[tuple[float, float, list[int]]] = []  # (top, bottom, members)
     for i in order:
@@ -62,6 +65,37 @@ def reading_order(boxes: npt.NDArray[np.integer]) -> list[list[int]]:
             rows[best] = (min(rt, top), max(rb, bottom), members)
     rows.sort(key=lambda row: median([b[m][1] + b[m][3] / 2 for m in row[2]]))
     return [sorted(members, key=lambda m: (b[m][0], b[m][1])) for _, _, members in rows]
+
+
+def row_slope(b: list[list[float]], *, min_deg: float = 4.0, max_deg: float = 35.0) -> float:
+    """How steeply the rows of a turned sheet run (dy/dx), or 0 for level ones.
+
+    Each box's step to its nearest neighbour on the right, within three heights and less
+    steep than 45°, is one vote; two or more that agree (within 5° of their median) on a
+    slope between ``min_deg`` and ``max_deg`` decide it. A row turned 20° drops a third of
+    a digit's height from one digit to the next, so the row-by-overlap grouping cut it into
+    one row per digit, read from the top: "4716" came out as "6 1 7 4".
+    """
+    a = np.asarray(b, np.float64)
+    cx, cy, h = a[:, 0] + a[:, 2] / 2, a[:, 1] + a[:, 3] / 2, a[:, 3]
+    dx, dy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
+    near = (dx > 0) & (np.abs(dy) < dx) & (dx <= 3 * np.maximum(h[:, None], h[None, :]))
+    dist = np.where(near, dx * dx + dy * dy, np.inf)
+    right = dist.argmin(axis=1)
+    has = np.isfinite(dist.min(axis=1))
+    rows = np.flatnonzero(has)
+    steps = (dy[rows, right[rows]] / dx[rows, right[rows]]).tolist()
+    if len(steps) < 2:
+        return 0.0
+    heights = sorted(h for _, _, _, h in b)
+    if heights[-1] > 2 * heights[0]:
+        return 0.0  # digits of different sizes: different groups, each at its own slant
+    angles = np.degrees(np.arctan(steps))
+    middle = float(np.median(angles))
+    agree = np.abs(angles - middle) <= 5.0
+    if agree.sum() < max(2, 0.6 * len(angles)) or not min_deg <= abs(middle) <= max_deg:
+        return 0.0
+    return float(np.tan(np.radians(np.median(angles[agree]))))
 
 
 def reading_text(boxes: npt.NDArray[np.integer], labels: npt.NDArray[np.integer]) -> str:
