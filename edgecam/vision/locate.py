@@ -293,9 +293,8 @@ def surface_mask(surface: U8, size: tuple[int, int], p: LocateParams) -> U8:
     sat = (top - bottom) / np.maximum(top, 1.0)
     ok = (sat <= p.max_surface_sat) & (bottom >= p.min_surface * white)
     ok &= ~((sat > p.tinted_sat) & (bottom < p.tinted_bright * white))
-    bf, gf, rf = (c.astype(np.float32) for c in (b, g, r))
     pastel = (sat <= p.pastel_sat) & (top >= p.pastel_bright * _quantile(top, 0.95))
-    ok |= pastel & ~warm(bf, gf, rf)
+    ok |= pastel & ~warm(*(c.astype(np.float32) for c in (b, g, r)))
     mask = ok.astype(np.uint8) * 255
     return np.asarray(cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST))
 
@@ -436,7 +435,7 @@ def ink_mask(ink: U8, floor: U8, p: LocateParams) -> U8:
 
 
 def page_angle(ink: U8, blur: float = 1.0) -> float:
-    """The sheet's rotation in degrees (-45, 45]: the dominant direction of its lines and edges.
+    """The sheet's rotation in degrees [-45, 45): the dominant direction of its lines and edges.
 
     Ruled lines, grid lines and the page edge share one direction (mod 90°, so horizontal and
     vertical vote together) and, being long, make the sharpest peak in a magnitude-weighted
