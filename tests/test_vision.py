@@ -547,8 +547,8 @@ def test_digits_across_gently_tilted_ruled_lines_are_found(tilt: int) -> None:
 
 @pytest.mark.parametrize(
     "note",
-    [(120, 235, 250), (200, 170, 255), (160, 250, 190), (250, 220, 160)],
-    ids=["yellow", "pink", "green", "blue"],
+    [(120, 235, 250), (200, 170, 255), (160, 250, 190), (250, 220, 160), (110, 190, 255)],
+    ids=["yellow", "pink", "green", "blue", "neon-orange"],
 )
 def test_digits_on_a_coloured_sticky_note_on_a_desk_are_found(note: tuple[int, ...]) -> None:
     # A sticky note is as saturated as a cloth or a desk mat that is not paper, but it is as

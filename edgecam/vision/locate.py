@@ -57,6 +57,7 @@ _K3 = np.ones((3, 3), np.uint8)
 SKIN_MIN_RED = 0.45
 SKIN_GREEN_OVER_BLUE = 0.04
 MIN_SIDE = 8  # pixels: a smaller picture cannot hold a readable digit
+NEON_SAT = 0.52  # skin, pine and cardboard stay under this saturation; orange notes go over
 _LEVELS = np.arange(256, dtype=np.uint8).reshape(1, 256)  # every 8-bit value, for tables
 
 IntArray = npt.NDArray[np.int32]
@@ -276,9 +277,10 @@ def paper_colour(colour: U8, p: LocateParams) -> U8:
 
 
 def warm(b: Any, g: Any, r: Any) -> Any:
-    """Whether a colour's hue lies between red and orange (under 45 degrees): skin, wood and
-    cardboard, which are never taken for coloured paper however bright."""
-    return (r >= g) & (g >= b) & (g - b < 0.75 * (r - b))
+    """Whether a colour is skin's, wood's or cardboard's, which are never taken for coloured
+    paper however bright: a hue between red and orange (under 45 degrees), saturated less
+    than a neon orange sticky note (:data:`NEON_SAT`)."""
+    return (r >= g) & (g >= b) & (g - b < 0.75 * (r - b)) & (r - b < NEON_SAT * r)
 
 
 def surface_mask(surface: U8, size: tuple[int, int], p: LocateParams) -> U8:
