@@ -193,10 +193,6 @@ def test_locate_finds_digits_across_a_soft_shadow() -> None:
 
 
 def test_a_1_across_a_hard_shadows_edge_is_read() -> None:
-    from dataclasses import replace
-
-    from edgecam.vision.locate import DEFAULT_PARAMS
-
     # Given a page whose lower half lies in a hard-edged shadow (a phone held over it), with
     # a 1 written across the shadow's edge and a 4 beside it
     page = paper().astype(np.float32)
@@ -257,10 +253,7 @@ def hand_over(page: Image, palm: tuple[int, int], tip: tuple[int, int]) -> None:
 
 
 def test_a_digit_the_hand_touches_is_still_read() -> None:
-    from dataclasses import replace
-
     from edgecam.backends import load_backend
-    from edgecam.vision.locate import DEFAULT_PARAMS
 
     # Given "47" with a fingertip resting on the 7's foot
     page = paper()
@@ -416,10 +409,6 @@ def test_a_1_between_digits_of_the_rows_above_and_below_is_not_a_dash(
 def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> None:
     # A teal cloth is greyish enough to pass for paper in shadow on saturation alone, but it
     # is both tinted and dim; its darker blotches must not become candidates.
-    from dataclasses import replace
-
-    from edgecam.vision.locate import DEFAULT_PARAMS
-
     rng = np.random.default_rng(4)
     page = np.zeros((480, 640, 3), np.uint8)
     page[:, :320] = (215, 212, 218)  # the sheet
@@ -452,10 +441,6 @@ def test_faint_ink_is_writing_where_the_paper_around_it_is_clean(
     # min_contrast); the same on a grainy surface is a cloth's blotch or a desk's mottle, not
     # writing (the ink mask and the other checks alone would keep it); 60 under is writing
     # on either.
-    from dataclasses import replace
-
-    from edgecam.vision.locate import DEFAULT_PARAMS
-
     page = _page(grain)
     ink = (215 - darkness,) * 3
     cv2.putText(page, "3", (280, 280), cv2.FONT_HERSHEY_SIMPLEX, 3, ink, 6, cv2.LINE_AA)
@@ -467,10 +452,6 @@ def test_faint_ink_is_writing_where_the_paper_around_it_is_clean(
 def test_a_faint_single_stroke_on_clean_paper_is_not_writing(darkness: int, found: bool) -> None:
     # What is faint on clean paper and still a group is mostly a shadow's or a hand's soft
     # edge, or a blurred grid line's remnant: one straight bar. A faint "1" is lost with them.
-    from dataclasses import replace
-
-    from edgecam.vision.locate import DEFAULT_PARAMS
-
     page = _page(0)
     cv2.line(page, (320, 180), (330, 290), (215 - darkness,) * 3, 6, cv2.LINE_AA)
     assert (len(find_candidates(page)) == 1) is found
@@ -481,10 +462,6 @@ def test_pencil_on_a_small_sheet_on_a_mottled_cloth_is_writing() -> None:
     # The cloth's texture must not set the bar for the sheet's pencil: the writing's floor
     # comes from the cleanest part of the picture. Judged by the whole picture's noise (the
     # cleanest share raised to all of it), the same digits are all lost as too faint.
-    from dataclasses import replace
-
-    from edgecam.vision.locate import DEFAULT_PARAMS
-
     rng = np.random.default_rng(5)
     blot = cv2.GaussianBlur(rng.normal(0, 1, (480, 640)).astype(np.float32), (0, 0), 6)
     grain = rng.normal(0, 12, (480, 640)).astype(np.float32)

@@ -470,8 +470,9 @@ def page_angle(ink: U8, blur: float = 1.0) -> float:
     near = np.abs(off) <= 2.0
     angle = peak + float((off[near] * mag[near]).sum() / max(float(mag[near].sum()), 1e-9))
     angle = (angle + 45.0) % 90.0 - 45.0
-    ys, xs = np.divmod(edge[near], f.shape[1])
-    across = np.abs(gy.ravel()[edge[near]]) >= np.abs(gx.ravel()[edge[near]])  # level lines
+    on = edge[near]
+    ys, xs = np.divmod(on, f.shape[1])
+    across = np.abs(gy.ravel()[on]) >= np.abs(gx.ravel()[on])  # of level lines
     if not _lines_along(xs, ys, across, angle, f.shape):
         return 0.0  # no ruling or edge runs that way: a digit's own stroke does
     return angle
@@ -558,7 +559,7 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
     k = _odd(p.line_smooth_frac * short)
     level = cv2.LUT(floor_r, _scaled(0.8))
     t = max(1, p.line_thick // f) + 1  # this many rows across is too thick for a line
-    writing = _quantile(ink_r[::2, ::2], 0.995)  # the darkest ink: the writing's
+    darkest = _quantile(ink_r[::2, ::2], 0.995)  # the writing's ink
     any_line = False
     for horizontal in (True, False):
         along_k = (k, 1) if horizontal else (1, k)
@@ -584,24 +585,22 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
         length = stats[:, along]
         long_ = length >= p.line_len_frac * short
         long_[0] = False
-        if long_.any():
-            # A run as dark as the writing and only a little longer than the shortest line
-            # is a row of pen strokes (a row of 5s' tops, small digits' bases) that the
-            # bridging chained: a ruled line is fainter than the pen, or longer.
-            darkness = np.bincount(labels.ravel(), ink_r.ravel(), n) / np.maximum(
-                stats[:, cv2.CC_STAT_AREA], 1
-            )
-            pen = darkness >= p.line_pen * writing
-            long_ &= ~pen | (length >= p.line_pen_len * p.line_len_frac * short)
+        if not long_.any():
+            continue
+        # Each run's mean ink. One as dark as the writing and only a little longer than the
+        # shortest line is a row of pen strokes (a row of 5s' tops, small digits' bases)
+        # that the bridging chained: a ruled line is fainter than the pen, or longer.
+        mean = np.bincount(labels.ravel(), ink_r.ravel(), n) / np.maximum(
+            stats[:, cv2.CC_STAT_AREA], 1
+        )
+        pen = mean >= p.line_pen * darkest
+        long_ &= ~pen | (length >= p.line_pen_len * p.line_len_frac * short)
         if not long_.any():
             continue
         owner = in_line_with(labels, stats, long_, horizontal, min_len=2 * t + 1)
         is_line = (owner >= 0)[labels]
         lab = labels[is_line]
         vals = ink_r[is_line].astype(np.float32)
-        mean = np.bincount(lab, weights=vals, minlength=n) / np.maximum(
-            np.bincount(lab, minlength=n), 1
-        )
         # A piece is judged by the line it continues: one much darker is a pen stroke
         # along the line, and so is ink much darker than its line's own mean.
         like = mean <= mean[np.maximum(owner, 0)] * 1.2 + 8

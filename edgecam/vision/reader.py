@@ -78,6 +78,8 @@ def row_slope(b: list[list[float]], *, min_deg: float = 4.0, max_deg: float = 35
     """
     a = np.asarray(b, np.float64)
     cx, cy, h = a[:, 0] + a[:, 2] / 2, a[:, 1] + a[:, 3] / 2, a[:, 3]
+    if len(b) < 2 or h.max() > 2 * h.min():
+        return 0.0  # digits of different sizes: different groups, each at its own slant
     dx, dy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]
     near = (dx > 0) & (np.abs(dy) < dx) & (dx <= 3 * np.maximum(h[:, None], h[None, :]))
     dist = np.where(near, dx * dx + dy * dy, np.inf)
@@ -87,9 +89,6 @@ def row_slope(b: list[list[float]], *, min_deg: float = 4.0, max_deg: float = 35
     steps = (dy[rows, right[rows]] / dx[rows, right[rows]]).tolist()
     if len(steps) < 2:
         return 0.0
-    heights = sorted(h for _, _, _, h in b)
-    if heights[-1] > 2 * heights[0]:
-        return 0.0  # digits of different sizes: different groups, each at its own slant
     angles = np.degrees(np.arctan(steps))
     middle = float(np.median(angles))
     agree = np.abs(angles - middle) <= 5.0
