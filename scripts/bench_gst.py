@@ -37,7 +37,7 @@ from bench_replay import ensure_video, replay  # noqa: E402 - a sibling script (
 
 from edgecam.runtime import tune_for_frames  # noqa: E402
 from edgecam.sources import gst, gstlib, open_source  # noqa: E402
-from edgecam.sources.base import Source  # noqa: E402
+from edgecam.sources.base import Source, replay_decoder_threads  # noqa: E402
 
 
 def to_h264(video: Path) -> Path:
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     h264 = to_h264(video)
     report = {
         "gstreamer": gst.version(),
-        "replay_decoder_threads": gst.replay_decoder_threads(),
+        "replay_decoder_threads": replay_decoder_threads(),
         "mpeg4": compare(video, args.rounds),
         "h264": compare(h264, args.rounds),
         "replay_mpeg4": compare_replay(video, args.replay_rounds),

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from edgecam.sources import DEMO_VIDEO, gstlib, open_source, redact
-from edgecam.sources.base import Source, SourceError
+from edgecam.sources import base as base_mod
+from edgecam.sources.base import Source, SourceError, replay_decoder_threads
 from edgecam.sources.synthetic import SyntheticSource
 from edgecam.sources.video import VideoFileSource
 from tests.conftest import close_while_reading
@@ -136,3 +137,36 @@ def test_redact_hides_passwords_only() -> None:
     assert redact("rtsp://u:p@h:554/x") == "rtsp://u:***@h:554/x"
     assert redact("rtsp://h:554/x") == "rtsp://h:554/x"
     assert redact("/videos/a:b.mp4") == "/videos/a:b.mp4"
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (4, 2), (12, 10)])
+def test_replay_decoders_get_the_cores_the_loop_threads_leave(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int
+) -> None:
+    monkeypatch.setattr(base_mod.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert replay_decoder_threads() == threads
+
+
+@pytest.mark.parametrize(("live", "realtime"), [(False, False), (False, True), (True, False)])
+def test_an_opencv_replay_caps_ffmpegs_threads_and_a_paced_or_live_file_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, live: bool, realtime: bool
+) -> None:
+    # given a machine with 5 cores and an MPEG-4 file read by OpenCV (a bare path)
+    monkeypatch.setattr(base_mod.os, "sched_getaffinity", lambda _pid: set(range(5)))
+    path = tmp_path / "clip.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (160, 120))
+    for i in range(10):
+        out.write(np.full((120, 160, 3), 20 * i, np.uint8))
+    out.release()
+    # when it is opened for a replay (every frame, as fast as it decodes), paced or live
+    source = open_source(str(path), live=live, realtime=realtime)
+    try:
+        assert isinstance(source, VideoFileSource)
+        assert source.read() is not None
+        # then FFmpeg decodes with the 3 cores the loop's two threads leave, or with its
+        # own choice (its count of this machine's cores) when the file is paced or a camera
+        own = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_N_THREADS)
+        threads = source._cap.get(cv2.CAP_PROP_N_THREADS)
+        assert threads == (own if live or realtime else 3)
+    finally:
+        source.close()

@@ -24,7 +24,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from edgecam.sources import gstlib
-from edgecam.sources.base import CaptureOptions, Recovery, Source, SourceError, redact
+from edgecam.sources.base import (
+    CaptureOptions,
+    Recovery,
+    Source,
+    SourceError,
+    redact,
+    replay_decoder_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +115,9 @@ def open_source(
             f"source {redact(text)}: unknown scheme {scheme!r} (use a video path, file://, "
             "v4l2://, csi://, rtsp://, test://, gst:, demo or synthetic)"
         )
+    # A replay read as fast as it decodes leaves the decoder the cores its loop threads do not
+    # use; a paced or live file leaves it its own choice.
+    decoder_threads = 0 if live or realtime else replay_decoder_threads()
     if path.is_file() and (scheme == "file" or _hardware_decoding()):
         from edgecam.sources import gst
 
@@ -126,7 +136,7 @@ def open_source(
                 recover=False,
                 loop=loop,
                 realtime=realtime,
-                decoder_threads=0 if live or realtime else gst.replay_decoder_threads(),
+                decoder_threads=decoder_threads,
             )
         log.warning("GStreamer capture unavailable (%s): reading %s with OpenCV", reason, path)
     return VideoFileSource(
@@ -135,6 +145,7 @@ def open_source(
         realtime=realtime,
         live=bool(live),
         loop=loop,
+        decoder_threads=decoder_threads,
     )
 
 

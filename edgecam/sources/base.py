@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -31,6 +32,26 @@ def redact(text: str) -> str:
     """A URI (or a message or launch string quoting one) with any password hidden, fit for
     a log line."""
     return re.sub(r"(//[^/@:\s]*):[^/@\s]*@", r"\1:***@", text)
+
+
+def replay_decoder_threads() -> int:
+    """Threads for a software decoder feeding a replay that runs as fast as it can read
+    (GStreamer's libav decoders and OpenCV's FFmpeg alike).
+
+    While a replay runs, the capture thread and the processing thread each keep a core busy,
+    so the decoder gets what is left, at least one thread. On two cores that is one: libav's
+    frame threads cost 25-40 % more CPU per frame (MPEG-4 part 2 and H.264, 640×480, on the
+    2-core development VM) that the reader then lacked: the whole replay of the bench video
+    ran at 0.72-0.79× OpenCV's speed with them, 0.78-0.86× without (MPEG-4 part 2), and at
+    0.97× and 1.11-1.15× (H.264). OpenCV's own replay spent 4 % less CPU on the bench video
+    with one FFmpeg thread than with its default two. A hardware decoder is not a libav one
+    and is left alone.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores - 2)
 
 
 Flip = Literal[

@@ -24,7 +24,6 @@ import contextlib
 import ctypes
 import functools
 import logging
-import os
 import re
 import threading
 import time
@@ -40,7 +39,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edgecam.sources.base import Recovery, RecoveryCounters, SourceError, redact
+from edgecam.sources.base import (
+    Recovery,
+    RecoveryCounters,
+    SourceError,
+    redact,
+)
 from edgecam.sources.gstlib import GstUnavailable, load
 from edgecam.sources.launch import APPSINK, PACKAGES, SINK_FORMATS
 from edgecam.types import Frame
@@ -53,23 +57,6 @@ PREROLL_S = 10.0  # a file must show its first frame within this
 
 # Everything edgecam may ask for, and what `edgecam doctor` reports on.
 ELEMENTS = tuple(dict.fromkeys((*PACKAGES, "x264enc", "avdec_h264", "jpegenc")))
-
-
-def replay_decoder_threads() -> int:
-    """Threads for a software decoder feeding a replay that runs as fast as it can read.
-
-    While a replay runs, the capture thread and the processing thread each keep a core busy,
-    so the decoder gets what is left, at least one thread. On two cores that is one: libav's
-    frame threads cost 25-40 % more CPU per frame (MPEG-4 part 2 and H.264, 640×480, on the
-    2-core development VM) that the reader then lacked: the whole replay of the bench video
-    ran at 0.72-0.79× OpenCV's speed with them, 0.78-0.86× without (MPEG-4 part 2), and at
-    0.97× and 1.11-1.15× (H.264). A hardware decoder is not a libav one and is left alone.
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, cores - 2)
 
 
 def version() -> str:

@@ -22,7 +22,9 @@ class VideoFileSource:
     ``realtime`` paces frames at the file's own rate (from the first frame read), so the
     pipeline sees them as a camera would deliver them. ``live`` makes the pipeline treat the
     file as a camera (keep only the freshest frame) — the demo does this. ``loop`` starts over
-    at the end, with ``seq`` still counting up so results stay in order.
+    at the end, with ``seq`` still counting up so results stay in order. ``decoder_threads``
+    caps FFmpeg's threads (0: its own choice, one per core); see
+    :func:`~edgecam.sources.base.replay_decoder_threads`.
     """
 
     def __init__(
@@ -33,12 +35,14 @@ class VideoFileSource:
         realtime: bool = False,
         live: bool = False,
         loop: bool = False,
+        decoder_threads: int = 0,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             what = "is a directory" if self.path.is_dir() else "not found"
             raise SourceError(f"video {self.path} {what}: give the path of a video file")
-        self._cap = cv2.VideoCapture(str(self.path))
+        self.decoder_threads = decoder_threads
+        self._cap = self._open()
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or first is None:
             self._cap.release()
@@ -60,6 +64,12 @@ class VideoFileSource:
         self._closed = False
         self._reading = threading.Lock()  # VideoCapture must not be released mid-read
         self.loops = 0
+
+    def _open(self) -> cv2.VideoCapture:
+        if self.decoder_threads > 0:
+            threads = [cv2.CAP_PROP_N_THREADS, self.decoder_threads]
+            return cv2.VideoCapture(str(self.path), cv2.CAP_ANY, threads)
+        return cv2.VideoCapture(str(self.path))
 
     def read(self) -> Frame | None:
         if self._closed:
@@ -90,7 +100,7 @@ class VideoFileSource:
         ok, image = self._cap.read()
         if not ok:  # a file that cannot seek: reopen it
             self._cap.release()
-            self._cap = cv2.VideoCapture(str(self.path))
+            self._cap = self._open()
             ok, image = self._cap.read()
         self.loops += 1
         log.debug("video %s: looping (%d)", self.path, self.loops)
