@@ -422,7 +422,10 @@ def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8, Floa
     sp = paper[::4, ::4].astype(np.float32)
     dark = si * sp / 255.0  # darkness in grey levels
     med = _quantile(dark, 0.5)
-    mad = _quantile(np.abs(dark - med), 0.5)
+    # The median deviation by a full sort: the paper's many equal deviations slow numpy's
+    # partition ~5× (0.34 against 0.07 ms on the demo photo), its SIMD sort not at all.
+    dev = np.sort(np.abs(dark - med), axis=None)
+    mad = float(dev[(dev.size - 1) // 2])
     white = _quantile(sp, 0.95)
     least = p.ink_low * white
     floor_grey = med + max(least, p.noise_k * max(mad, 0.5))
