@@ -43,9 +43,9 @@ def replay_decoder_threads() -> int:
     frame threads cost 25-40 % more CPU per frame (MPEG-4 part 2 and H.264, 640×480, on the
     2-core development VM) that the reader then lacked: the whole replay of the bench video
     ran at 0.72-0.79× OpenCV's speed with them, 0.78-0.86× without (MPEG-4 part 2), and at
-    0.97× and 1.11-1.15× (H.264). OpenCV's own replay spent 4 % less CPU on the bench video
-    with one FFmpeg thread than with its default two. A hardware decoder is not a libav one
-    and is left alone.
+    0.97× and 1.11-1.15× (H.264). OpenCV's own replay of the bench video spent ~4 % less CPU
+    with one FFmpeg thread than with its default two (mean of 6 alternating runs). A hardware
+    decoder is not a libav one and is left alone.
     """
     try:
         cores = len(os.sched_getaffinity(0))

@@ -39,12 +39,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edgecam.sources.base import (
-    Recovery,
-    RecoveryCounters,
-    SourceError,
-    redact,
-)
+from edgecam.sources.base import Recovery, RecoveryCounters, SourceError, redact
 from edgecam.sources.gstlib import GstUnavailable, load
 from edgecam.sources.launch import APPSINK, PACKAGES, SINK_FORMATS
 from edgecam.types import Frame
