@@ -12,6 +12,7 @@ import pytest
 from edgecam.vision.locate import (
     DEFAULT_PARAMS,
     Candidates,
+    _points,
     components,
     find_candidates,
     find_lines,
@@ -701,3 +702,14 @@ def test_judge_cuts_a_group_only_when_every_part_is_surer(
     # When judged, then the group reads as the expected digits
     reader = DigitReader(backend=None)  # type: ignore[arg-type] # judge never runs the network
     assert reader.judge(cands, probs).labels.tolist() == expected
+
+
+@pytest.mark.parametrize("share", [0.0, 0.001, 0.05, 0.5, 1.0])
+def test_points_are_numpys_nonzero_in_its_order(share: float) -> None:
+    # find_lines and page_angle gather pixels through OpenCV's findNonZero, relying on it
+    # listing them in raster order, as np.nonzero does (their sums depend on the order)
+    rng = np.random.default_rng(7)
+    mask = np.where(rng.random((37, 53)) < share, 255, 0).astype(np.uint8)
+    ys, xs = _points(mask)
+    want_ys, want_xs = np.nonzero(mask)
+    assert np.array_equal(ys, want_ys) and np.array_equal(xs, want_xs)
