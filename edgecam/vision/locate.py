@@ -476,12 +476,12 @@ def page_angle(ink: U8, blur: float = 1.0, *, level: float = 0.0) -> float:
     strongest = _quantile(mags.ravel()[::5], 0.99)  # from a fifth of them
     bar = np.float32(max(0.1 * strongest, 1e-3))  # over the paper's grain
     ys, xs = _points(_cv.compare(mags, float(bar), cv2.CMP_GT))
-    edge = (ys * f.shape[1] + xs)[::2]  # every other one: plenty for a histogram
-    mags, degrees = mags.ravel(), degrees.ravel()
-    if not len(edge):
+    ys, xs = ys[::2], xs[::2]  # every other one: plenty for a histogram
+    if not len(ys):
         return 0.0
-    mag = mags[edge]
-    folded = (degrees[edge] + 45.0) % 90.0 - 45.0
+    edge = ys * f.shape[1] + xs  # flat: one index serves every map (faster than ys, xs)
+    mag = mags.ravel()[edge]
+    folded = (degrees.ravel()[edge] + 45.0) % 90.0 - 45.0
     bins = 180  # half a degree each
     hist = np.bincount(((folded + 45.0) * 2).astype(np.intp) % bins, mag, bins)
     wrapped = np.concatenate([hist[-2:], hist, hist[:2]])
@@ -493,8 +493,7 @@ def page_angle(ink: U8, blur: float = 1.0, *, level: float = 0.0) -> float:
     angle = (angle + 45.0) % 90.0 - 45.0
     if abs(angle) <= level:
         return angle
-    on = edge[near]
-    ys, xs = np.divmod(on, f.shape[1])
+    on, ys, xs = edge[near], ys[near], xs[near]
     across = np.abs(gy.ravel()[on]) >= np.abs(gx.ravel()[on])  # of level lines
     if not _lines_along(xs, ys, across, angle, f.shape):
         return 0.0  # no ruling or edge runs that way: a digit's own stroke does
