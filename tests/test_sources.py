@@ -151,7 +151,8 @@ def test_replay_decoders_get_the_cores_the_loop_threads_leave(
 def test_an_opencv_replay_caps_ffmpegs_threads_and_a_paced_or_live_file_does_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, live: bool, realtime: bool
 ) -> None:
-    # given a machine with 5 cores and an MPEG-4 file read by OpenCV (a bare path)
+    # given a machine with 5 cores and an MPEG-4 file read by OpenCV (a bare path); not
+    # write_video's MJPEG, whose FFmpeg decoder has no threads to cap
     monkeypatch.setattr(base_mod.os, "sched_getaffinity", lambda _pid: set(range(5)))
     path = tmp_path / "clip.mp4"
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (160, 120))
@@ -165,7 +166,9 @@ def test_an_opencv_replay_caps_ffmpegs_threads_and_a_paced_or_live_file_does_not
         assert source.read() is not None
         # then FFmpeg decodes with the 3 cores the loop's two threads leave, or with its
         # own choice (its count of this machine's cores) when the file is paced or a camera
-        own = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_N_THREADS)
+        default = cv2.VideoCapture(str(path))
+        own = default.get(cv2.CAP_PROP_N_THREADS)
+        default.release()
         threads = source._cap.get(cv2.CAP_PROP_N_THREADS)
         assert threads == (own if live or realtime else 3)
     finally:
