@@ -247,6 +247,37 @@ def test_locate_rejects_what_is_not_writing(kind: str) -> None:
     assert len(find_candidates(clutter_page(kind))) == 0
 
 
+def test_a_marker_row_written_tight_keeps_its_inner_digits() -> None:
+    # Given "4747417" in a bold marker, each digit a stroke's width from the next
+    page = paper()
+    boxes = [
+        draw_digit(page, d, (60 + 44 * i, 200, 40, 64), pen=10)
+        for i, d in enumerate((4, 7, 4, 7, 4, 1, 7))
+    ]
+    # when located, then every digit is a candidate: the inner 7s have half a neighbour on
+    # each side (ink density 0.2-0.25 around them, as on a textured desk), but bare paper
+    # above and below (they were rejected as clutter when only the density around counted)
+    cands = find_candidates(page)
+    assert all(found(cands, box) for box in boxes)
+
+
+def test_a_digit_amid_texture_is_still_clutter() -> None:
+    # Given a 4 drawn on a desk's dense grain (short dark strokes on every side of it)
+    page = paper()
+    rng = np.random.default_rng(4)
+    for _ in range(2000):
+        x, y = (int(v) for v in rng.integers(0, (640, 480)))
+        a, n = rng.uniform(0, np.pi), rng.uniform(6, 14)
+        end = (int(x + n * np.cos(a)), int(y + n * np.sin(a)))
+        cv2.line(page, (x, y), end, (60, 60, 60), 2, cv2.LINE_AA)
+    box = draw_digit(page, 4, (280, 200, 50, 80), pen=6)
+    # when located, then it is rejected for the ink around it, above and below included
+    trace: list[tuple[Box, str, dict[str, float]]] = []
+    cands = find_candidates(page, trace=trace)
+    assert not found(cands, box)
+    assert any(why == "clutter" and iou(np.array(b), box) >= 0.3 for b, why, _ in trace)
+
+
 def hand_over(page: Image, palm: tuple[int, int], tip: tuple[int, int]) -> None:
     """A hand resting on the page: a palm off one corner and a finger reaching to ``tip``."""
     cv2.ellipse(page, palm, (110, 90), 30, 0, 360, SKIN, -1)

@@ -162,7 +162,9 @@ class LocateParams:
     edge_extent: float = 0.8  # ... or the close part runs along this much of its length
     edge_side: float = 0.05  # ... or its paper (upper quartile) is this much below the step's top
     max_edge_spread: float = 0.35  # beside a sharp step, half-dark surroundings mean a rim
-    max_clutter: float = 0.2  # ink density around a digit: more is a textured desk or print
+    # Ink density around a digit, and half that above and below it: more of both is a
+    # textured desk or print.
+    max_clutter: float = 0.2
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
     max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
     min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
@@ -1224,6 +1226,11 @@ def find_candidates(
     around = _box_sum(integral, ex0, ey0, ex1, ey1) - inside
     ring = np.maximum((ex1 - ex0) * (ey1 - ey0) - gw * gh, 1)
     clutter = around / (255 * ring)
+    # ... and above and below it only. A row written with a marker, its digits a stroke
+    # apart, puts half a neighbour on each side of every inner digit: dense beside it, but
+    # bare paper above and below. Texture and print surround a shape on every side.
+    over_under = _box_sum(integral, gx0, ey0, gx1, gy0) + _box_sum(integral, gx0, gy1, gx1, ey1)
+    clutter_v = over_under / (255 * np.maximum(gw * ((gy0 - ey0) + (ey1 - gy1)), 1))
     edge_map = page_edges(paper, p)
     edges = np.asarray(cv2.integral(edge_map))
     q = 2
@@ -1245,7 +1252,7 @@ def find_candidates(
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
         ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
         ("blob", sw > p.max_stroke * gh + 3),
-        ("clutter", clutter > p.max_clutter),
+        ("clutter", (clutter > p.max_clutter) & (clutter_v > p.max_clutter / 2)),
         ("hand", gtouch > p.max_touch * gh),
     ]
     for name, bad in checks:
