@@ -79,7 +79,13 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
             max_interval=config.pipeline.max_keyframe_interval,
             change_threshold=config.pipeline.change_threshold,
         )
-        processor = FrameProcessor(reader, camera=cam.id, tracker=tracker, motion=motion)
+        processor = FrameProcessor(
+            reader,
+            camera=cam.id,
+            tracker=tracker,
+            motion=motion,
+            full_read_every=config.pipeline.full_read_every,
+        )
         source = opening.result()
     except BaseException:
         opening.add_done_callback(_close_opened)  # the source may still be on its way

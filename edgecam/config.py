@@ -248,6 +248,13 @@ class PipelineConfig(_Section):
         description="percent of a region's pixels that changed clearly, after undoing the "
         "camera's motion, that forces a full read",
     )
+    full_read_every: int = Field(
+        default=4,
+        ge=1,
+        description="a steady view's re-reads look only around the digits it shows (grown by "
+        "1.5 digit heights), except every this many, which read the whole frame for digits "
+        "missed before; 1 reads the whole frame every time",
+    )
     max_frames: int | None = Field(default=None, ge=1, description="stop after this many frames")
     vision_threads: int = Field(
         default=1,

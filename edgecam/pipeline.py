@@ -427,6 +427,7 @@ class Pipeline:
             "dropped": st.dropped,
             "unprocessed": st.unprocessed,
             "keyframes": proc.stats.keyframes,
+            "region_reads": proc.stats.region_reads,
             "keyframe_reasons": dict(proc.reasons),
             "rekeys": proc.gate.rekeys,
             "tracks": proc.tracker.created,

@@ -26,6 +26,7 @@ nothing changed.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -37,14 +38,46 @@ import numpy.typing as npt
 
 from edgecam.tracking import Tracker
 from edgecam.types import Frame, Result
+from edgecam.vision.locate import MIN_SIDE
 from edgecam.vision.motion import Motion, MotionGate, MotionParams
 from edgecam.vision.reader import DigitReader, Reading, reading_text
+
+Region = tuple[int, int, int, int]
+
+
+REGION_MARGIN = 1.5  # tallest tracked digit's heights a region re-read looks beyond the digits
+REGION_MAX_SHARE = 0.5  # a region over this share of the frame is read whole: little to gain
+
+
+def reread_region(
+    boxes: npt.ArrayLike,
+    size: tuple[int, int],
+    *,
+    margin: float = REGION_MARGIN,
+    max_share: float = REGION_MAX_SHARE,
+) -> tuple[int, int, int, int] | None:
+    """Where a steady view's re-read need look: around the digits its tracks show (x, y, w, h
+    boxes in a frame of ``size`` = width, height), grown on every side by ``margin`` times
+    the tallest of them, within the frame. ``None``, the whole frame, when no digit is
+    shown or the region would cover more than ``max_share`` of it."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    w, h = size
+    if not len(b) or w <= 0 or h <= 0:
+        return None
+    m = margin * float(b[:, 3].max())
+    x0, y0 = max(0, math.floor(b[:, 0].min() - m)), max(0, math.floor(b[:, 1].min() - m))
+    x1 = min(w, math.ceil((b[:, 0] + b[:, 2]).max() + m))
+    y1 = min(h, math.ceil((b[:, 1] + b[:, 3]).max() + m))
+    if x1 - x0 < MIN_SIDE or y1 - y0 < MIN_SIDE or (x1 - x0) * (y1 - y0) > max_share * w * h:
+        return None
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 @dataclass
 class ProcessorStats:
     frames: int = 0
     keyframes: int = 0
+    region_reads: int = 0  # keyframes read only around the tracked digits
     digits_read: int = 0
 
 
@@ -66,8 +99,10 @@ class FrameProcessor:
         camera: str,
         tracker: Tracker | None = None,
         motion: MotionParams | None = None,
+        full_read_every: int = 4,
     ) -> None:
         self.reader = reader
+        self.full_read_every = full_read_every
         self.camera = camera
         self.tracker = tracker or Tracker()
         self.gate = MotionGate(motion)
@@ -77,6 +112,8 @@ class FrameProcessor:
         self._text_key: tuple[tuple[int, int], ...] = ()
         self._text = ""
         self._pending: Future[Reading] | None = None  # a re-read running beside the loop
+        self._pending_region: Region | None = None  # ... and where it looks (None: everywhere)
+        self._region_reads = 0  # re-reads of a region since the last read of a whole frame
         self._worker: ThreadPoolExecutor | None = None  # made at the first read beside
 
     def inspect(self, frame: Frame, *, stop: threading.Event | None = None) -> Inspection:
@@ -110,7 +147,13 @@ class FrameProcessor:
         if self._pending is not None:
             # The last frame started a read of itself, the reference of this frame's shift.
             pending, self._pending = self._pending, None
-            waited = self._take(pending.result, timings, offset=self._carried, confirming=True)
+            waited = self._take(
+                pending.result,
+                timings,
+                offset=self._carried,
+                confirming=True,
+                region=self._pending_region,
+            )
             timings["read_wait"] = waited
             t2 += waited / 1000
             read = True
@@ -119,9 +162,12 @@ class FrameProcessor:
             if self._beside(motion):
                 if self._worker is None:
                     self._worker = ThreadPoolExecutor(1, "edgecam-read")
-                self._pending = self._worker.submit(self.reader.read, frame.image)
+                region = self._region(frame)
+                self._pending_region = region
+                self._pending = self._worker.submit(self.reader.read, frame.image, region)
             else:
                 confirming = motion.reason == "interval"
+                self._region_reads = 0
                 read_ms = self._take(
                     lambda: self.reader.read(frame.image), timings, confirming=confirming
                 )
@@ -165,6 +211,24 @@ class FrameProcessor:
             self._worker.shutdown(wait=False, cancel_futures=True)
             self._worker = None
 
+    def _region(self, frame: Frame) -> Region | None:
+        """Where this steady view's re-read looks: around the digits shown, except every
+        ``full_read_every``-th re-read (counted from the last whole-frame read), which looks
+        at the whole frame for any digit that earlier reads missed."""
+        region = None
+        if self._region_reads + 1 < self.full_read_every:
+            w, h = frame.width, frame.height
+            shown = [
+                t.box
+                for t in self.tracker.tracks
+                if t.missed <= self.tracker.coast
+                and 0 <= t.box[0] + t.box[2] / 2 < w
+                and 0 <= t.box[1] + t.box[3] / 2 < h
+            ]
+            region = reread_region(shown, (w, h))
+        self._region_reads = self._region_reads + 1 if region is not None else 0
+        return region
+
     def _beside(self, motion: Motion) -> bool:
         """Whether this read only confirms a steady view (see the module's docstring). With
         an interval of 1 every frame is asked to be read as itself."""
@@ -177,10 +241,12 @@ class FrameProcessor:
         *,
         offset: tuple[float, float] = (0.0, 0.0),
         confirming: bool,
+        region: Region | None = None,
     ) -> float:
         """Get a read (made now, or waited for) and fold it into the tracks, moved by
         ``offset``, the camera's shift since the frame read; answers the gate in any case.
-        ``confirming``: an interval read, whose unchanged reading lets the interval grow.
+        ``confirming``: an interval read, whose unchanged reading lets the interval grow;
+        ``region``: where it looked, if not at the whole frame.
         Returns the milliseconds spent getting the read."""
         t0 = time.monotonic()
         confirmed = False
@@ -188,11 +254,12 @@ class FrameProcessor:
             reading = read()
             got_ms = (time.monotonic() - t0) * 1000
             before = self._stable_reading() if confirming else None
-            self.tracker.update(reading.detections, offset=offset)
+            self.tracker.update(reading.detections, offset=offset, region=region)
             confirmed = before is not None and before == self._stable_reading()
         finally:
             self.gate.confirm(confirmed)
         self._count_read(reading, timings)
+        self.stats.region_reads += region is not None
         return got_ms
 
     def _count_read(self, reading: Reading, timings: dict[str, float]) -> None:

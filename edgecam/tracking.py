@@ -68,9 +68,16 @@ class Tracker:
             t.box[0] += dx
             t.box[1] += dy
 
-    def update(self, det: Detections, offset: tuple[float, float] = (0.0, 0.0)) -> None:
+    def update(
+        self,
+        det: Detections,
+        offset: tuple[float, float] = (0.0, 0.0),
+        region: tuple[float, float, float, float] | None = None,
+    ) -> None:
         """Fold one full read into the tracks; ``offset``: how far the camera's view moved
-        since the frame that was read (a read that ran beside the loop lands a frame late)."""
+        since the frame that was read (a read that ran beside the loop lands a frame late).
+        ``region`` (x, y, w, h in the frame read): the read looked only there, so a track
+        whose centre lies outside it was not missed, only not looked for."""
         boxes = det.boxes.astype(np.float64)
         boxes[:, 0] += offset[0]
         boxes[:, 1] += offset[1]
@@ -92,8 +99,9 @@ class Tracker:
                 track.vote(int(det.labels[di]), float(det.confidences[di]))
                 track.missed = 0
                 track.hits += 1
+        looked = self._looked_at(region, offset)
         for ti, track in enumerate(self.tracks):
-            if ti not in matched_t:
+            if ti not in matched_t and looked[ti]:
                 track.missed += 1
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
         self._drop_shadowed()
@@ -105,6 +113,19 @@ class Tracker:
             self.tracks.append(Track(self._next_id, boxes[di].copy(), votes))
             self._next_id += 1
             self.created += 1
+
+    def _looked_at(
+        self, region: tuple[float, float, float, float] | None, offset: tuple[float, float]
+    ) -> list[bool]:
+        """For each track, whether a read of ``region`` (moved by ``offset``) covered it."""
+        if region is None:
+            return [True] * len(self.tracks)
+        x0, y0 = region[0] + offset[0], region[1] + offset[1]
+        x1, y1 = x0 + region[2], y0 + region[3]
+        return [
+            x0 <= t.box[0] + t.box[2] / 2 < x1 and y0 <= t.box[1] + t.box[3] / 2 < y1
+            for t in self.tracks
+        ]
 
     def _drop_shadowed(self) -> None:
         """Forget unseen tracks that lie on a track seen just now: the same digit boxed a

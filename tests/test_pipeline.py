@@ -6,18 +6,20 @@ import logging
 import threading
 import time
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from edgecam.backends import load_backend
 from edgecam.evaluate import TruthScorer
 from edgecam.pipeline import LatencyLog, Pipeline
-from edgecam.processor import FrameProcessor, Inspection
+from edgecam.processor import FrameProcessor, Inspection, reread_region
 from edgecam.sinks.base import FanOut
 from edgecam.sources.synthetic import SyntheticSource
 from edgecam.types import RESULT_SCHEMA, Frame, Result
 from edgecam.vision.motion import MotionParams
-from edgecam.vision.reader import DigitReader
+from edgecam.vision.reader import DigitReader, Reading
 
 
 class Collect:
@@ -203,6 +205,104 @@ def test_a_steady_views_reread_runs_beside_and_lands_where_the_camera_moved(
         err_before = np.abs(r.detections.boxes[:, None, :2] - before[None, :, :2]).sum(2).min(1)
         assert err_now.mean() < err_before.mean(), (r.frame, err_now, err_before)
     assert compared >= 3
+
+
+class Still:
+    """A file of one page with a short number written small in one corner."""
+
+    id, live, fps = "still", False, 30.0
+    width, height = 640, 480
+
+    def __init__(self, text: str, frames: int) -> None:
+        self.page = np.full((self.height, self.width, 3), 225, np.uint8)
+        scale = cv2.getFontScaleFromHeight(cv2.FONT_HERSHEY_SIMPLEX, 40, 3)
+        cv2.putText(
+            self.page, text, (60, 120), cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 30), 4,
+            cv2.LINE_AA,
+        )  # fmt: skip
+        self.frames, self.seq = frames, 0
+
+    def read(self) -> Frame | None:
+        if self.seq >= self.frames:
+            return None
+        self.seq += 1
+        now = time.monotonic()
+        return Frame(self.page.copy(), self.seq - 1, now, time.time(), self.id)
+
+    def close(self) -> None:
+        pass
+
+
+class Noting(DigitReader):
+    """The real reader, noting where each read looked and what it found."""
+
+    def __init__(self, base: DigitReader) -> None:
+        super().__init__(base.backend)
+        self.reads: list[tuple[tuple[int, int, int, int] | None, Reading]] = []
+
+    def read(
+        self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
+    ) -> Reading:
+        reading = super().read(image, region)
+        self.reads.append((region, reading))
+        return reading
+
+
+def test_a_steady_views_rereads_look_around_its_digits_and_now_and_then_at_all(
+    reader: DigitReader,
+) -> None:
+    """Re-reads of a steady view look only around the digits it shows (a fraction of a full
+    read's cost), but every ``full_read_every``-th looks at the whole frame, for a digit the
+    earlier reads missed; the reading is the same either way."""
+    source = Still("31415", frames=120)
+    noting = Noting(reader)
+    proc = FrameProcessor(
+        noting, camera="t", motion=MotionParams(keyframe_interval=4, max_interval=4)
+    )
+    results = [proc.process(f) for f in iter(source.read, None)]
+    proc.close()
+    regions = [region for region, _ in noting.reads]
+    assert regions[0] is None and len(regions) >= 20  # the first read: the whole frame
+    runs = "".join("r" if r else "W" for r in regions[1:]).split("W")
+    assert max(len(run) for run in runs) == 3 and regions.count(None) >= 5, regions
+    assert proc.stats.region_reads == len(regions) - regions.count(None)
+    for region, reading in noting.reads:
+        assert reading.text == "31415"
+        if region is not None:  # around the row: its digits inside, a fraction of the frame
+            x, y, w, h = region
+            boxes = reading.detections.boxes
+            assert (boxes[:, 0] >= x).all() and (boxes[:, 0] + boxes[:, 2] <= x + w).all()
+            assert (boxes[:, 1] >= y).all() and (boxes[:, 1] + boxes[:, 3] <= y + h).all()
+            assert w * h <= 0.5 * 640 * 480
+    assert all(r.text == "31415" for r in results[1:])
+    # Asked to read the whole frame every time, it does.
+    noting.reads.clear()
+    proc = FrameProcessor(
+        noting,
+        camera="t",
+        motion=MotionParams(keyframe_interval=4, max_interval=4),
+        full_read_every=1,
+    )
+    for f in iter(Still("31415", frames=40).read, None):
+        proc.process(f)
+    proc.close()
+    assert len(noting.reads) >= 8 and all(region is None for region, _ in noting.reads)
+
+
+@pytest.mark.parametrize(
+    ("boxes", "region"),
+    [
+        ([], None),  # nothing shown: the whole frame
+        ([(100, 100, 20, 40)], (40, 40, 140, 160)),  # grown by 1.5 × 40 px on every side
+        ([(100, 100, 20, 40), (200, 110, 30, 20)], (40, 40, 250, 160)),  # around both
+        ([(10, 400, 20, 40)], (0, 340, 90, 140)),  # clipped to the frame
+        ([(10, 10, 20, 40), (600, 420, 20, 40)], None),  # over half the frame: read it all
+    ],
+)
+def test_the_reread_region_surrounds_the_shown_digits(
+    boxes: list[tuple[int, int, int, int]], region: tuple[int, int, int, int] | None
+) -> None:
+    assert reread_region(boxes, (640, 480)) == region
 
 
 def test_an_interval_of_one_reads_every_frame_as_itself(reader: DigitReader) -> None:

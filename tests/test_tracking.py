@@ -103,3 +103,22 @@ def test_a_read_that_lands_late_is_moved_by_the_shift_since() -> None:
     tracker.shift(25.0, -12.0)
     tracker.update(dets((125, 88, 20, 30, 7, 0.9)))
     assert len(tracker.tracks) == 2
+
+
+def test_a_read_of_a_region_does_not_age_the_tracks_it_did_not_look_at() -> None:
+    """A re-read that looked only around some digits says nothing of the others: they are
+    neither missed nor forgotten, while one inside the region that it did not find is."""
+    tracker = Tracker(coast=1, max_missed=2)
+    tracker.update(dets((100, 100, 20, 30, 7, 0.9), (400, 300, 20, 30, 3, 0.9)))
+    far = next(t for t in tracker.tracks if t.box[0] == 400)
+    region = (60.0, 60.0, 120.0, 120.0)  # around the 7 only
+    for _ in range(4):
+        tracker.update(dets((100, 100, 20, 30, 7, 0.9)), region=region)
+    assert far in tracker.tracks and far.missed == 0
+    assert sorted(tracker.current(640, 480).labels.tolist()) == [3, 7]
+    # A late read's region is in its own frame's pixels, moved with the camera's shift
+    # since: around the 7 as it was, so the 7 (now at x=300) is looked for, the 3 is not.
+    tracker.shift(200.0, 150.0)
+    tracker.update(dets(), offset=(200.0, 150.0), region=region)
+    near = next(t for t in tracker.tracks if t.box[0] == 300)
+    assert near.missed == 1 and far.missed == 0

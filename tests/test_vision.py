@@ -339,6 +339,31 @@ def test_digits_written_on_lines_keep_their_strokes(kind: str) -> None:
     assert len(cands) == 1
 
 
+def test_a_region_is_read_as_part_of_the_whole_picture() -> None:
+    # Given a page with "14" in one place and a 7 far from it
+    page = paper()
+    one = draw_digit(page, 1, (300, 200, 16, 40), pen=3)
+    four = draw_digit(page, 4, (340, 200, 26, 40), pen=3)
+    seven = draw_digit(page, 7, (100, 100, 26, 40), pen=3)
+    whole = find_candidates(page)
+    assert all(found(whole, b) for b in (one, four, seven))
+    # when only the region around "14" is read, then both are found, boxed as in a read of
+    # the whole page (in its pixels), and the 7 is not looked for
+    region = (270, 170, 120, 100)
+    part = find_candidates(page, region=region)
+    assert found(part, one) and found(part, four) and not found(part, seven)
+    assert sorted(part.boxes.tolist()) == sorted(b for b in whole.boxes.tolist() if b[0] > 200)
+    # (the same pixels cut out and read as a picture of their own find nothing: a 1 that tall
+    # is half of a 100-px picture's height, a line or a frame's edge there)
+    assert len(find_candidates(np.ascontiguousarray(page[170:270, 270:390]))) == 0
+    # A region is clipped to the picture; one that leaves nothing of it is an error.
+    assert sorted(find_candidates(page, region=(250, 150, 1000, 1000)).boxes.tolist()) == sorted(
+        b for b in whole.boxes.tolist() if b[0] > 200
+    )
+    with pytest.raises(ValueError, match="region"):
+        find_candidates(page, region=(700, 100, 50, 50))
+
+
 def test_large_photos_are_located_at_working_size_and_mapped_back() -> None:
     # Given a 12-MP photo with a digit, boxes come back in its own pixels.
     page = cv2.resize(paper(), (4000, 3000), interpolation=cv2.INTER_LINEAR)

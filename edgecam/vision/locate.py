@@ -204,12 +204,15 @@ def components(binary: U8) -> tuple[int, Labels, IntArray]:
     return int(n), np.asarray(labels), np.asarray(stats, np.int32)
 
 
-def prepare(image: npt.NDArray[np.generic], work_long: int) -> tuple[U8, U8 | None, float]:
+def prepare(
+    image: npt.NDArray[np.generic], work_long: int, long_side: int = 0
+) -> tuple[U8, U8 | None, float]:
     """The picture at working size: its darkest channel, its colour (if any), and original
     pixels per working pixel.
 
     A large photo is shrunk by area averaging first (one pass over the 12 MP, the rest is
-    cheap), so thin strokes are averaged rather than skipped.
+    cheap), so thin strokes are averaged rather than skipped. ``long_side``: the long side of
+    the picture ``image`` was cut from, which sets the shrink factor (default: its own).
     """
     img = np.asarray(image)
     if img.dtype != np.uint8:
@@ -226,7 +229,7 @@ def prepare(image: npt.NDArray[np.generic], work_long: int) -> tuple[U8, U8 | No
             f"image must be greyscale or BGR and at least {MIN_SIDE}×{MIN_SIDE}, got {img.shape}"
         )
     h, w = img.shape[:2]
-    scale = max(h, w) / work_long
+    scale = (long_side or max(h, w)) / work_long
     if scale > 1:
         size = (max(1, round(w / scale)), max(1, round(h / scale)))
         img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
@@ -240,14 +243,16 @@ def prepare(image: npt.NDArray[np.generic], work_long: int) -> tuple[U8, U8 | No
     return cv2.min(cv2.min(b, g), r), img, scale
 
 
-def contrast_map(grey: U8, p: LocateParams) -> tuple[U8, U8]:
+def contrast_map(grey: U8, p: LocateParams, short: float = 0.0) -> tuple[U8, U8]:
     """Darkness against the local paper (0 paper … 255 black) and the paper estimate.
 
     The paper is estimated at half size from a smoothed copy: a closing takes local maxima,
     so on a noisy frame it would sit on the noise's peaks and make every dip look like ink.
+    ``short``, here and below: the short side the size fractions of ``p`` are of, when the
+    picture is a region of a larger one (default: its own).
     """
     h, w = grey.shape
-    short = min(h, w)
+    short = short or min(h, w)
     smooth = cv2.GaussianBlur(grey, (0, 0), p.smooth_sigma)
     half = cv2.resize(grey, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     half = cv2.GaussianBlur(half, (0, 0), 1.0)
@@ -264,7 +269,7 @@ def contrast_map(grey: U8, p: LocateParams) -> tuple[U8, U8]:
     return cv2.bitwise_and(ink, on_paper), paper
 
 
-def paper_colour(colour: U8, p: LocateParams) -> U8:
+def paper_colour(colour: U8, p: LocateParams, short: float = 0.0) -> U8:
     """The surface under the writing, at an eighth of the size: each channel's closing.
 
     The closing wipes out ink of any colour (ink is darker than paper in every channel) and
@@ -273,7 +278,7 @@ def paper_colour(colour: U8, p: LocateParams) -> U8:
     """
     h, w = colour.shape[:2]
     small = cv2.resize(colour, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
-    k = _odd(p.close_frac * min(h, w) / 8)
+    k = _odd(p.close_frac * (short or min(h, w)) / 8)
     return np.asarray(
         cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     )
@@ -441,13 +446,13 @@ def noise_floor(ink: U8, paper: U8, p: LocateParams) -> tuple[int, int, U8, Floa
     return low, writing, cv2.LUT(paper, over), cells
 
 
-def ink_mask(ink: U8, floor: U8, p: LocateParams) -> U8:
+def ink_mask(ink: U8, floor: U8, p: LocateParams, short: float = 0.0) -> U8:
     """Ink pixels: above the noise floor, and at least ~half as dark as the ink next to them.
 
     The relative part keeps a blurred stroke as thin as its core, so neighbouring digits in a
     row do not run together.
     """
-    k = _odd(p.local_frac * min(ink.shape))
+    k = _odd(p.local_frac * (short or min(ink.shape)))
     local = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     rel = cv2.LUT(local, _scaled(p.rel_ink))
     return cv2.compare(ink, cv2.max(rel, floor), cv2.CMP_GT)
@@ -538,7 +543,7 @@ def _lines_along(
     return found
 
 
-def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
+def find_lines(ink: U8, floor: U8, p: LocateParams, short: float = 0.0) -> U8:
     """Ruled and squared lines, margins and page edges: thin and far longer than any stroke.
 
     The ink is first turned so the sheet's lines run level (:func:`page_angle`). Each
@@ -554,6 +559,7 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
     Ink much darker than the line it lies on is a pen stroke along it and is kept.
     """
     full_h, full_w = ink.shape
+    ref_short = short
     # Half size is plenty for structures this long; max-pooling keeps a 1-px line whole, and
     # the same cells averaged keep its thickness (see below). A cell starts at an even row
     # and column, as the mask is enlarged back at the end.
@@ -565,7 +571,7 @@ def find_lines(ink: U8, floor: U8, p: LocateParams) -> U8:
     ink = ink_max
     floor = np.ascontiguousarray(floor[::f, ::f])
     h, w = ink.shape
-    short = min(h, w)
+    short = ref_short / f if ref_short else min(h, w)
     angle = page_angle(ink, level=_LEVEL_DEG)
     turn = abs(angle) > _LEVEL_DEG
     if turn:
@@ -927,7 +933,7 @@ def split_options(
     return options
 
 
-def page_edges(paper: U8, p: LocateParams) -> U8:
+def page_edges(paper: U8, p: LocateParams, short: float = 0.0) -> U8:
     """Where the paper estimate steps *sharply*: the sheet's edge, a hand's outline.
 
     A shadow, however deep, fades over tens of pixels; the edge of the sheet against the desk
@@ -936,8 +942,9 @@ def page_edges(paper: U8, p: LocateParams) -> U8:
     is the sheet's drop shadow or the desk, never writing. Computed at half size.
     """
     h, w = paper.shape
+    short = short or min(h, w)
     half = cv2.resize(paper, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
-    wide = _odd(0.015 * min(h, w))
+    wide = _odd(0.015 * short)
     kw = np.ones((wide, wide), np.uint8)
     hi = cv2.dilate(half, kw)
     g_wide = cv2.subtract(hi, cv2.erode(half, kw))
@@ -947,7 +954,7 @@ def page_edges(paper: U8, p: LocateParams) -> U8:
     edge = cv2.bitwise_and(
         cv2.compare(g_wide, step, cv2.CMP_GT), cv2.compare(g_near, sharp, cv2.CMP_GT)
     )
-    grow = _odd(p.edge_margin * min(h, w) / 2)
+    grow = _odd(p.edge_margin * short / 2)
     return cv2.dilate(edge, np.ones((grow, grow), np.uint8))
 
 
@@ -973,6 +980,7 @@ def along_edge(
     on_edge: I64,
     among: npt.NDArray[np.bool_],
     p: LocateParams,
+    short: float = 0.0,
 ) -> npt.NDArray[np.bool_]:
     """Line-like groups (of those in ``among``) that lie along a sharp step of the paper
     (:func:`page_edges`): the sheet's rim or drop shadow, not writing.
@@ -991,7 +999,7 @@ def along_edge(
     if not out.any():
         return out
     eh, ew = edge_map.shape
-    m = max(3, int(p.edge_margin * min(paper.shape)))  # the step's margin, full size
+    m = max(3, int(p.edge_margin * (short or min(paper.shape))))  # the step's margin
     for g in np.flatnonzero(out).tolist():
         x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
         member = _member(labels[y0:y1, x0:x1], ids[np.asarray(groups[g])])
@@ -1147,27 +1155,55 @@ def find_candidates(
     image: npt.NDArray[np.generic],
     params: LocateParams = DEFAULT_PARAMS,
     trace: list[Trace] | None = None,
+    *,
+    region: Box | None = None,
 ) -> Candidates:
     """Every plausible digit in a BGR or greyscale uint8 picture, with its 28×28 tile.
 
     ``trace``, when given, collects each rejected group's working-size box and the reason,
     to see why a digit was missed.
+
+    ``region`` (x, y, w, h in the picture's pixels) looks only there, at a fraction of the
+    cost, and gives boxes in the whole picture's pixels. Sizes are still judged against the
+    whole picture (a 1 is no ruled line however small the region); what is measured from
+    the pixels (the paper, the noise, the page's angle) is the region's own. A group the
+    region's border cuts is dropped, as one cut by the picture's border is.
     """
     p = params
-    grey, colour, scale = prepare(image, p.work_long)
+    ox = oy = 0
+    if region is None:
+        grey, colour, scale = prepare(image, p.work_long)
+        ref_h, ref_w = grey.shape
+        ref = 0.0  # each step takes sizes from the picture it is given
+    else:
+        img = np.asarray(image)
+        full_h, full_w = img.shape[:2]
+        rx, ry, rw, rh = (int(v) for v in region)
+        ox, oy = max(0, rx), max(0, ry)
+        x1, y1 = min(full_w, rx + rw), min(full_h, ry + rh)
+        if x1 - ox < MIN_SIDE or y1 - oy < MIN_SIDE:
+            raise ValueError(
+                f"region {region} leaves less than {MIN_SIDE}×{MIN_SIDE} of a "
+                f"{full_w}×{full_h} picture"
+            )
+        long_side = max(full_h, full_w)
+        grey, colour, scale = prepare(img[oy:y1, ox:x1], p.work_long, long_side)
+        shrink = max(1.0, long_side / p.work_long)
+        ref_h, ref_w = full_h / shrink, full_w / shrink
+        ref = min(ref_h, ref_w)
     hh, ww = grey.shape
-    short = min(hh, ww)
-    ink, paper = contrast_map(grey, p)
+    short = min(ref_h, ref_w)
+    ink, paper = contrast_map(grey, p, ref)
     low, writing, floor, cells = noise_floor(ink, paper, p)
-    binary = ink_mask(ink, floor, p)
+    binary = ink_mask(ink, floor, p, ref)
     skin: U8 | None = None  # a hand's pixels, where one is in view
     if colour is not None:
-        under = paper_colour(colour, p)
+        under = paper_colour(colour, p, ref)
         binary = cv2.bitwise_and(binary, surface_mask(under, (ww, hh), p))
         skin = skin_mask(colour, under, p) if p.skin_pixels else None
         if skin is not None:
             binary = cv2.bitwise_and(binary, cv2.bitwise_not(skin))
-    binary = remove_lines(binary, find_lines(ink, floor, p), p)
+    binary = remove_lines(binary, find_lines(ink, floor, p, ref), p)
     n, labels, stats = components(binary)
     if n <= 1:
         return Candidates.empty()
@@ -1190,13 +1226,13 @@ def find_candidates(
     keep = (stats[:, cv2.CC_STAT_AREA] >= 3) & (
         np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= 3
     )
-    keep &= stats[:, cv2.CC_STAT_HEIGHT] <= p.max_h_frac * hh
-    keep &= stats[:, cv2.CC_STAT_WIDTH] <= p.max_h_frac * ww
+    keep &= stats[:, cv2.CC_STAT_HEIGHT] <= p.max_h_frac * ref_h
+    keep &= stats[:, cv2.CC_STAT_WIDTH] <= p.max_h_frac * ref_w
     ids, stats = ids[keep], stats[keep]
     if len(ids) > p.max_parts:
         order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: p.max_parts]
         ids, stats = ids[order], stats[order]
-    groups = merge_parts(stats, p.max_h_frac * ww, p.max_h_frac * hh, (ww, hh))
+    groups = merge_parts(stats, p.max_h_frac * ref_w, p.max_h_frac * ref_h, (ww, hh))
     if not groups:
         return Candidates.empty()
     # Group features, vectorised.
@@ -1231,7 +1267,7 @@ def find_candidates(
     # bare paper above and below. Texture and print surround a shape on every side.
     over_under = _box_sum(integral, gx0, ey0, gx1, gy0) + _box_sum(integral, gx0, gy1, gx1, ey1)
     clutter_v = over_under / (255 * np.maximum(gw * ((gy0 - ey0) + (ey1 - gy1)), 1))
-    edge_map = page_edges(paper, p)
+    edge_map = page_edges(paper, p, ref)
     edges = np.asarray(cv2.integral(edge_map))
     q = 2
     on_edge = _box_sum(
@@ -1247,7 +1283,10 @@ def find_candidates(
     wide = gw > p.max_aspect * gh
     splittable = (gw >= p.split_aspect * gh) & (gw <= p.split_max_aspect * gh)
     checks = [
-        ("size", (gh < p.min_h_frac * short) | (gh > p.max_h_frac * hh) | (gw > p.max_h_frac * ww)),
+        (
+            "size",
+            (gh < p.min_h_frac * short) | (gh > p.max_h_frac * ref_h) | (gw > p.max_h_frac * ref_w),
+        ),
         ("frame", touches_border(gx0, gy0, gx1, gy1, (ww, hh))),
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
         ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
@@ -1270,6 +1309,7 @@ def find_candidates(
             on_edge=on_edge,
             among=reasons == "",
             p=p,
+            short=ref,
         )
     ] = "edge"
     reasons[(reasons == "") & wide & ~splittable] = "aspect"
@@ -1297,8 +1337,8 @@ def find_candidates(
 
     def to_photo(x: int, y: int, w: int, h: int) -> Box:
         return (
-            round(x * scale),
-            round(y * scale),
+            round(x * scale) + ox,
+            round(y * scale) + oy,
             max(1, round(w * scale)),
             max(1, round(h * scale)),
         )

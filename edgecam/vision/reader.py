@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from edgecam.backends.base import Backend
 from edgecam.types import Detections
-from edgecam.vision.locate import DEFAULT_PARAMS, Candidates, LocateParams, find_candidates
+from edgecam.vision.locate import DEFAULT_PARAMS, Box, Candidates, LocateParams, find_candidates
 
 IntArray = npt.NDArray[np.int32]
 
@@ -130,9 +130,9 @@ class DigitReader:
         self.split_confidence = split_confidence
         self.params = params
 
-    def locate(self, image: npt.NDArray[np.generic]) -> Candidates:
+    def locate(self, image: npt.NDArray[np.generic], region: Box | None = None) -> Candidates:
         """The locator's candidates before the network judges them (for diagnostics)."""
-        return find_candidates(image, self.params)
+        return find_candidates(image, self.params, region=region)
 
     def judge(self, cands: Candidates, probs: npt.NDArray[np.float32]) -> Detections:
         """The candidates the network is sure are digits, with their labels.
@@ -169,9 +169,11 @@ class DigitReader:
             keep[idx] = True
         return Detections(boxes=cands.all_boxes(), labels=labels, confidences=conf)[keep]
 
-    def read(self, image: npt.NDArray[np.generic]) -> Reading:
+    def read(self, image: npt.NDArray[np.generic], region: Box | None = None) -> Reading:
+        """Read the picture, or only ``region`` of it (x, y, w, h; see
+        :func:`~edgecam.vision.locate.find_candidates`): boxes are the whole picture's."""
         t0 = time.perf_counter()
-        cands = self.locate(image)
+        cands = self.locate(image, region)
         t1 = time.perf_counter()
         probs = self.backend.predict(cands.all_tiles())
         t2 = time.perf_counter()
