@@ -84,7 +84,7 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
             camera=cam.id,
             tracker=tracker,
             motion=motion,
-            full_read_every=config.pipeline.full_read_every,
+            full_read_frames=config.pipeline.full_read_frames,
         )
         source = opening.result()
     except BaseException:

@@ -248,12 +248,12 @@ class PipelineConfig(_Section):
         description="percent of a region's pixels that changed clearly, after undoing the "
         "camera's motion, that forces a full read",
     )
-    full_read_every: int = Field(
-        default=4,
+    full_read_frames: int = Field(
+        default=64,
         ge=1,
         description="a steady view's re-reads look only around the digits it shows (grown by "
-        "1.5 digit heights), except every this many, which read the whole frame for digits "
-        "missed before; 1 reads the whole frame every time",
+        "1.5 digit heights), unless the whole frame was last read this many frames ago or "
+        "more: then all of it, for digits missed before; 1 reads the whole frame every time",
     )
     max_frames: int | None = Field(default=None, ge=1, description="stop after this many frames")
     vision_threads: int = Field(

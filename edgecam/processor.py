@@ -99,10 +99,10 @@ class FrameProcessor:
         camera: str,
         tracker: Tracker | None = None,
         motion: MotionParams | None = None,
-        full_read_every: int = 4,
+        full_read_frames: int = 64,
     ) -> None:
         self.reader = reader
-        self.full_read_every = full_read_every
+        self.full_read_frames = full_read_frames
         self.camera = camera
         self.tracker = tracker or Tracker()
         self.gate = MotionGate(motion)
@@ -113,7 +113,7 @@ class FrameProcessor:
         self._text = ""
         self._pending: Future[Reading] | None = None  # a re-read running beside the loop
         self._pending_region: Region | None = None  # ... and where it looks (None: everywhere)
-        self._region_reads = 0  # re-reads of a region since the last read of a whole frame
+        self._whole_seq = 0  # the frame last read whole
         self._worker: ThreadPoolExecutor | None = None  # made at the first read beside
 
     def inspect(self, frame: Frame, *, stop: threading.Event | None = None) -> Inspection:
@@ -167,7 +167,7 @@ class FrameProcessor:
                 self._pending = self._worker.submit(self.reader.read, frame.image, region)
             else:
                 confirming = motion.reason == "interval"
-                self._region_reads = 0
+                self._whole_seq = frame.seq
                 read_ms = self._take(
                     lambda: self.reader.read(frame.image), timings, confirming=confirming
                 )
@@ -212,11 +212,11 @@ class FrameProcessor:
             self._worker = None
 
     def _region(self, frame: Frame) -> Region | None:
-        """Where this steady view's re-read looks: around the digits shown, except every
-        ``full_read_every``-th re-read (counted from the last whole-frame read), which looks
-        at the whole frame for any digit that earlier reads missed."""
+        """Where this steady view's re-read looks: around the digits shown, unless the whole
+        frame was last read ``full_read_frames`` or more frames ago: then all of it, for any
+        digit that earlier reads missed."""
         region = None
-        if self._region_reads + 1 < self.full_read_every:
+        if 0 <= frame.seq - self._whole_seq < self.full_read_frames:  # (a source restarted)
             w, h = frame.width, frame.height
             shown = [
                 t.box
@@ -226,7 +226,8 @@ class FrameProcessor:
                 and 0 <= t.box[1] + t.box[3] / 2 < h
             ]
             region = reread_region(shown, (w, h))
-        self._region_reads = self._region_reads + 1 if region is not None else 0
+        if region is None:
+            self._whole_seq = frame.seq
         return region
 
     def _beside(self, motion: Motion) -> bool:

@@ -123,7 +123,7 @@ def test_valid_values_are_read(tmp_path: Path, text: str, expected: dict[str, ob
 # --- validation errors name the file, line and dotted key -------------------------------------
 
 KNOWN_PIPELINE = (
-    "(known: change_threshold, full_read_every, keyframe_interval, max_frames, "
+    "(known: change_threshold, full_read_frames, keyframe_interval, max_frames, "
     "max_keyframe_interval, vision_threads)"
 )
 KNOWN_SECTIONS = (

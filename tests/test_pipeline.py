@@ -252,12 +252,15 @@ def test_a_steady_views_rereads_look_around_its_digits_and_now_and_then_at_all(
     reader: DigitReader,
 ) -> None:
     """Re-reads of a steady view look only around the digits it shows (a fraction of a full
-    read's cost), but every ``full_read_every``-th looks at the whole frame, for a digit the
-    earlier reads missed; the reading is the same either way."""
+    read's cost), but at the whole frame once ``full_read_frames`` have gone by since it was
+    last read whole, for a digit the earlier reads missed; the reading is the same."""
     source = Still("31415", frames=120)
     noting = Noting(reader)
     proc = FrameProcessor(
-        noting, camera="t", motion=MotionParams(keyframe_interval=4, max_interval=4)
+        noting,
+        camera="t",
+        motion=MotionParams(keyframe_interval=4, max_interval=4),
+        full_read_frames=16,
     )
     results = [proc.process(f) for f in iter(source.read, None)]
     proc.close()
@@ -281,7 +284,7 @@ def test_a_steady_views_rereads_look_around_its_digits_and_now_and_then_at_all(
         noting,
         camera="t",
         motion=MotionParams(keyframe_interval=4, max_interval=4),
-        full_read_every=1,
+        full_read_frames=1,
     )
     for f in iter(Still("31415", frames=40).read, None):
         proc.process(f)
