@@ -21,7 +21,9 @@ between reads, and what the read found is folded into the tracks before the next
 result, which then carries the read's timings. The results do not depend on timing (the
 next frame waits for the read when it comes sooner, as it does in a fast replay); a paced
 camera's results no longer stall for ~10 ms every few frames while a read confirms that
-nothing changed.
+nothing changed. Such a re-read also looks only around the digits shown
+(:func:`reread_region`), at a fraction of a whole read's cost, and at the whole frame
+again once ``full_read_frames`` have gone by since it last did.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def reread_region(
     *,
     margin: float = REGION_MARGIN,
     max_share: float = REGION_MAX_SHARE,
-) -> tuple[int, int, int, int] | None:
+) -> Region | None:
     """Where a steady view's re-read need look: around the digits its tracks show (x, y, w, h
     boxes in a frame of ``size`` = width, height), grown on every side by ``margin`` times
     the tallest of them, within the frame. ``None``, the whole frame, when no digit is
@@ -216,7 +218,8 @@ class FrameProcessor:
         frame was last read ``full_read_frames`` or more frames ago: then all of it, for any
         digit that earlier reads missed."""
         region = None
-        if 0 <= frame.seq - self._whole_seq < self.full_read_frames:  # (a source restarted)
+        since = frame.seq - self._whole_seq  # negative if the source restarted its count
+        if 0 <= since < self.full_read_frames:
             w, h = frame.width, frame.height
             shown = [
                 t.box
@@ -260,7 +263,7 @@ class FrameProcessor:
         finally:
             self.gate.confirm(confirmed)
         self._count_read(reading, timings)
-        self.stats.region_reads += region is not None
+        self.stats.region_reads += int(region is not None)
         return got_ms
 
     def _count_read(self, reading: Reading, timings: dict[str, float]) -> None:
