@@ -13,17 +13,17 @@ ahead of the second, in frame order, on whichever thread is free (the capture th
 keyframe is being read, the processing thread when it would otherwise wait); a live camera
 runs both on the processing thread, only for the frames it keeps.
 
-Reads of a view that changed (the first frame, new ink, a hand, the camera moved away) are
-made in line: that frame's result is its own read. A steady view's periodic re-read
-(``interval``) only confirms what the tracks already show, so it runs *beside* the loop on a
-worker thread: its frame is published at once from the carried reading, like any frame
-between reads, and what the read found is folded into the tracks before the next frame's
-result, which then carries the read's timings. The results do not depend on timing (the
-next frame waits for the read when it comes sooner, as it does in a fast replay); a paced
-camera's results no longer stall for ~10 ms every few frames while a read confirms that
-nothing changed. Such a re-read also looks only around the digits shown
-(:func:`reread_region`), at a fraction of a whole read's cost, and at the whole frame
-again once ``full_read_frames`` have gone by since it last did.
+Reads run *beside* the loop on a worker thread: the frame read is published at once from
+the carried reading, like any frame between reads, and what the read found is folded into
+the tracks, moved by the camera's shift since, before the next frame's result, which then
+carries the read's timings. The results do not depend on timing (the next frame waits for
+the read when it comes sooner, as it does in a fast replay), and a paced camera's results
+never stall for a read: a steady view's periodic re-read (``interval``) only confirms what
+the tracks show, and a view that changed (new ink, a hand) or moved on is shown as it was
+for that one frame, its new reading from the next. Only the first frame and a view the gate
+lost, which have no reading to carry, are read in line. A steady view's re-read also looks
+only around the digits shown (:func:`reread_region`), at a fraction of a whole read's cost,
+and at the whole frame again once ``full_read_frames`` have gone by since it last did.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class FrameProcessor:
         self._text = ""
         self._pending: Future[Reading] | None = None  # a re-read running beside the loop
         self._pending_region: Region | None = None  # ... and where it looks (None: everywhere)
+        self._pending_confirming = False  # ... and whether it is a steady view's re-read
         self._whole_seq = 0  # the frame last read whole
         self._worker: ThreadPoolExecutor | None = None  # made at the first read beside
 
@@ -153,7 +154,7 @@ class FrameProcessor:
                 pending.result,
                 timings,
                 offset=self._carried,
-                confirming=True,
+                confirming=self._pending_confirming,
                 region=self._pending_region,
             )
             timings["read_wait"] = waited
@@ -164,7 +165,11 @@ class FrameProcessor:
             if self._beside(motion):
                 if self._worker is None:
                     self._worker = ThreadPoolExecutor(1, "edgecam-read")
-                region = self._region(frame)
+                # Only a steady view's re-read confirms, and looks around the digits shown.
+                self._pending_confirming = motion.reason == "interval"
+                region = self._region(frame) if self._pending_confirming else None
+                if region is None:
+                    self._whole_seq = frame.seq
                 self._pending_region = region
                 self._pending = self._worker.submit(self.reader.read, frame.image, region)
             else:
@@ -229,14 +234,14 @@ class FrameProcessor:
                 and 0 <= t.box[1] + t.box[3] / 2 < h
             ]
             region = reread_region(shown, (w, h))
-        if region is None:
-            self._whole_seq = frame.seq
         return region
 
     def _beside(self, motion: Motion) -> bool:
-        """Whether this read only confirms a steady view (see the module's docstring). With
-        an interval of 1 every frame is asked to be read as itself."""
-        return motion.reason == "interval" and self.gate.params.keyframe_interval > 1
+        """Whether this read runs beside the loop (see the module's docstring): all but the
+        first frame's and a lost view's. With an interval of 1 every frame is asked to be
+        read as itself."""
+        beside = motion.reason in ("interval", "changed", "moved")
+        return beside and self.gate.params.keyframe_interval > 1
 
     def _take(
         self,

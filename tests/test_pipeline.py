@@ -208,26 +208,31 @@ def test_a_steady_views_reread_runs_beside_and_lands_where_the_camera_moved(
 
 
 class Still:
-    """A file of one page with a short number written small in one corner."""
+    """A file of one page with a short number written small in one corner; from frame
+    ``then_at`` on, ``then`` is written there instead (a digit added to it, say)."""
 
     id, live, fps = "still", False, 30.0
     width, height = 640, 480
 
-    def __init__(self, text: str, frames: int) -> None:
-        self.page = np.full((self.height, self.width, 3), 225, np.uint8)
+    def __init__(self, text: str, frames: int, then: str = "", then_at: int = 0) -> None:
+        self.page, self.then = self._page(text), self._page(then) if then else None
+        self.frames, self.then_at, self.seq = frames, then_at, 0
+
+    def _page(self, text: str) -> npt.NDArray[np.uint8]:
+        page = np.full((self.height, self.width, 3), 225, np.uint8)
         scale = cv2.getFontScaleFromHeight(cv2.FONT_HERSHEY_SIMPLEX, 40, 3)
         cv2.putText(
-            self.page, text, (60, 120), cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 30), 4,
-            cv2.LINE_AA,
-        )  # fmt: skip
-        self.frames, self.seq = frames, 0
+            page, text, (60, 120), cv2.FONT_HERSHEY_SIMPLEX, scale, (30, 30, 30), 4, cv2.LINE_AA
+        )
+        return page
 
     def read(self) -> Frame | None:
         if self.seq >= self.frames:
             return None
         self.seq += 1
+        page = self.then if self.then is not None and self.seq > self.then_at else self.page
         now = time.monotonic()
-        return Frame(self.page.copy(), self.seq - 1, now, time.time(), self.id)
+        return Frame(page.copy(), self.seq - 1, now, time.time(), self.id)
 
     def close(self) -> None:
         pass
@@ -290,6 +295,23 @@ def test_a_steady_views_rereads_look_around_its_digits_and_now_and_then_at_all(
         proc.process(f)
     proc.close()
     assert len(noting.reads) >= 8 and all(region is None for region, _ in noting.reads)
+
+
+def test_a_view_that_changed_is_read_beside_and_shown_from_the_next_frame(
+    reader: DigitReader,
+) -> None:
+    """Only the first frame is read in line. A view that changed (a digit written) is read
+    beside the loop like a steady view's re-read: that frame is published at once with the
+    reading it had, so no result waits for a read, and the next frame shows the new one."""
+    proc = processor(reader)
+    results = [proc.process(f) for f in iter(Still("314", 40, then="3145", then_at=20).read, None)]
+    proc.close()
+    first, changed, after = results[0], results[20], results[21]
+    assert first.keyframe and "locate" in first.latency_ms and first.text == "314"
+    assert proc.reasons.get("changed", 0) >= 1
+    assert not changed.keyframe and "locate" not in changed.latency_ms and changed.text == "314"
+    assert after.keyframe and "read_wait" in after.latency_ms and after.text == "3145"
+    assert all(r.text == "3145" for r in results[21:])
 
 
 @pytest.mark.parametrize(
