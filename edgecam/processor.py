@@ -162,19 +162,19 @@ class FrameProcessor:
             read = True
         if motion.keyframe:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
-            if self._beside(motion):
+            # Only a steady view's re-read confirms, and (beside) looks around the digits shown.
+            confirming = motion.reason == "interval"
+            beside = self._beside(motion)
+            region = self._region(frame) if beside and confirming else None
+            if region is None:
+                self._whole_seq = frame.seq
+            if beside:
                 if self._worker is None:
                     self._worker = ThreadPoolExecutor(1, "edgecam-read")
-                # Only a steady view's re-read confirms, and looks around the digits shown.
-                self._pending_confirming = motion.reason == "interval"
-                region = self._region(frame) if self._pending_confirming else None
-                if region is None:
-                    self._whole_seq = frame.seq
+                self._pending_confirming = confirming
                 self._pending_region = region
                 self._pending = self._worker.submit(self.reader.read, frame.image, region)
             else:
-                confirming = motion.reason == "interval"
-                self._whole_seq = frame.seq
                 read_ms = self._take(
                     lambda: self.reader.read(frame.image), timings, confirming=confirming
                 )
