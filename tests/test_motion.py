@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edgecam.sources.synthetic import SyntheticSource
-from edgecam.vision.motion import Motion, MotionGate, MotionParams, _dft_centre
+from edgecam.vision.motion import Motion, MotionGate, MotionParams, _area_weights, _dft_centre
 
 
 def sheet_frames() -> SyntheticSource:
@@ -172,3 +172,23 @@ def test_phase_correlation_uses_a_fast_dft_size_of_the_centre(side: int) -> None
     else:
         assert 0.7 * side <= centre <= 0.8 * side
         assert cv2.getOptimalDFTSize(centre) == centre
+
+
+@pytest.mark.parametrize(
+    ("height", "width"), [(118, 158), (117, 155), (120, 160), (66, 89), (9, 9)]
+)
+def test_block_means_by_area_weights_match_opencvs_area_resize(height: int, width: int) -> None:
+    """The change blocks' means, taken as two matrix products, are OpenCV's INTER_AREA
+    resize of the change mask (to a grey level: OpenCV rounds its float32 sums), at the
+    fractional scales of a crop shifted by a few pixels."""
+    rng = np.random.default_rng(height * 1000 + width)
+    rows, cols = MotionParams().blocks
+    down, across = _area_weights(height, rows), _area_weights(width, cols)
+    assert down.shape == (rows, height) and across.shape == (cols, width)
+    assert np.allclose(down.sum(axis=1), 1.0) and np.allclose(across.sum(axis=1), 1.0)
+    for share in (0.0, 0.02, 0.1, 0.5, 1.0):
+        mask = np.where(rng.random((height, width)) < share, 255, 0).astype(np.uint8)
+        mask[: height // 3, : width // 4] = 255  # one block well over any threshold
+        want = cv2.resize(mask, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float64)
+        got = (down @ mask) @ across.T
+        assert np.abs(got - want).max() <= 1.0

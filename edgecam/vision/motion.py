@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -85,6 +86,22 @@ def _dft_centre(n: int) -> int:
     while cv2.getOptimalDFTSize(size) != size:
         size -= 1
     return size
+
+
+@lru_cache(maxsize=64)
+def _area_weights(n: int, k: int) -> npt.NDArray[np.float32]:
+    """A (k, n) matrix that averages ``n`` pixels into ``k`` equal spans, pixels cut by a
+    span's edge shared by overlap: OpenCV's ``INTER_AREA`` resize as a product.
+
+    Two small matrix products give the block means of the change mask in ~20 µs; the resize
+    itself, at the fractional scales a shifted crop has (157 → 8), took 60-80 µs, an eighth
+    of the gate's time a frame. A crop's size varies only with the rounded shift, so a few
+    dozen pairs of weights cover any camera."""
+    span = n / k
+    edges = np.arange(k + 1) * span
+    left = np.arange(n)
+    overlap = np.minimum(edges[1:, None], left + 1) - np.maximum(edges[:-1, None], left)
+    return np.asarray(np.clip(overlap, 0.0, None) / span, np.float32)
 
 
 class MotionGate:
@@ -273,5 +290,6 @@ class MotionGate:
             cv2.compare(cur, lo, cv2.CMP_LT)
         )
         rows, cols = self.params.blocks
-        share = cv2.resize(diff, (cols, rows), interpolation=cv2.INTER_AREA)  # mean per block
-        return float(share.max()) * 100.0 / 255.0
+        down, across = _area_weights(y1 - y0, rows), _area_weights(x1 - x0, cols)
+        share = (down @ diff) @ across.T  # mean per block, 0-255
+        return float(np.rint(share.max())) * 100.0 / 255.0
