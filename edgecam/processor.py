@@ -123,7 +123,7 @@ class FrameProcessor:
         """The gate's decision for this frame; every frame must then go to :meth:`finish`
         in the same order."""
         t0 = time.monotonic()
-        motion = self.gate.check(frame.image, stop=stop)
+        motion = self.gate.check(frame, stop=stop)
         return Inspection(motion, (time.monotonic() - t0) * 1000)
 
     def inspect_would_wait(self) -> bool:
@@ -173,7 +173,8 @@ class FrameProcessor:
                     self._worker = ThreadPoolExecutor(1, "edgecam-read")
                 self._pending_confirming = confirming
                 self._pending_region = region
-                self._pending = self._worker.submit(self.reader.read, frame.image, region)
+                # frame.image there: a YUV frame is converted on the worker, beside the loop.
+                self._pending = self._worker.submit(lambda: self.reader.read(frame.image, region))
             else:
                 read_ms = self._take(
                     lambda: self.reader.read(frame.image), timings, confirming=confirming

@@ -319,12 +319,19 @@ def test_every_sink_format_becomes_the_same_bgr_picture(fmt: str, size: tuple[in
         image = gst_mod.to_bgr(data, layouts[0])
     with gst_mod.mapper().view(ref_sample.get_buffer()) as data:
         reference = gst_mod.to_bgr(data, layouts[1])
+    # and as a frame keeps it (4:2:0 copied as it came, converted when asked, after unmapping)
+    with gst_mod.mapper().view(sample.get_buffer()) as data:
+        bgr, yuv = gst_mod.to_frame_data(data, layouts[0])
+    frame = Frame(bgr, 0, 0.0, 0.0, "cam0", yuv=yuv)
     for p in (p1, p2):
         p.set_state(gst_mod.load().Gst.State.NULL)
     # then the pictures agree: GStreamer's 8-bit NV12 path rounds a level or two away from
     # OpenCV's (30-33 dB), while a wrong plane, stride or chroma order gives under 20 dB
     assert image.shape == reference.shape == (h, w, 3)
     assert cv2.PSNR(image, reference) >= 30
+    assert (yuv is not None) == (fmt in ("I420", "NV12"))
+    assert (frame.width, frame.height) == (w, h)
+    assert np.array_equal(frame.image, image)
 
 
 @needs_gst

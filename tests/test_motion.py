@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from edgecam.sources.synthetic import SyntheticSource
-from edgecam.vision.motion import Motion, MotionGate, MotionParams, _area_weights, _dft_centre
+from edgecam.types import Frame, Yuv420
+from edgecam.vision.motion import (
+    Motion,
+    MotionGate,
+    MotionParams,
+    _area_weights,
+    _dft_centre,
+    motion_image,
+)
 
 
 def sheet_frames() -> SyntheticSource:
@@ -45,6 +53,34 @@ def test_a_drifting_steady_sheet_is_carried_and_its_shift_measured() -> None:
         x, y = source.offset(frame.seq)
         assert motion.dx == pytest.approx(x - x0, abs=1.5)
         assert motion.dy == pytest.approx(y - y0, abs=1.5)
+
+
+def as_yuv(frame: Frame) -> Frame:
+    """The frame as a decoder would give it: I420, never converted to BGR here."""
+    planes = cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420)
+    yuv = Yuv420(planes, False, frame.width, frame.height)
+    return Frame(None, frame.seq, frame.captured_mono, frame.captured_wall, "cam0", yuv=yuv)
+
+
+def test_a_yuv_frame_is_gated_on_its_luma_as_on_its_green() -> None:
+    """A frame that came as YUV is gated without converting it, its luma stretched to the
+    green channel's range: the same picture, the same shifts and decisions."""
+    source = sheet_frames()
+    bgr_gate, yuv_gate = MotionGate(), MotionGate()
+    for _ in range(24):
+        frame = source.read()
+        assert frame is not None
+        yuv_frame = as_yuv(frame)
+        small_bgr, small_yuv = motion_image(frame.image), motion_image(yuv_frame)
+        assert np.abs(small_yuv - small_bgr).mean() < 2.0
+        by_bgr, by_yuv = bgr_gate.check(frame.image), yuv_gate.check(yuv_frame)
+        assert by_yuv.reason == by_bgr.reason and by_yuv.rekey == by_bgr.rekey
+        assert by_yuv.dx == pytest.approx(by_bgr.dx, abs=0.5)
+        assert by_yuv.dy == pytest.approx(by_bgr.dy, abs=0.5)
+        for gate, motion in ((bgr_gate, by_bgr), (yuv_gate, by_yuv)):
+            if motion.keyframe:
+                gate.confirm()
+        assert yuv_frame._image is None  # never converted
 
 
 def full_reads(

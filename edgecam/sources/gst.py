@@ -42,7 +42,7 @@ import numpy.typing as npt
 from edgecam.sources.base import Recovery, RecoveryCounters, SourceError, redact
 from edgecam.sources.gstlib import GstUnavailable, load
 from edgecam.sources.launch import APPSINK, PACKAGES, SINK_FORMATS
-from edgecam.types import Frame
+from edgecam.types import Frame, Yuv420
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,43 @@ def _even(plane: npt.NDArray[np.uint8], rows: int, cols: int) -> npt.NDArray[np.
     return plane
 
 
+def _yuv420(buf: npt.NDArray[np.uint8], layout: Layout, *, copy: bool) -> Yuv420:
+    """An I420 or NV12 frame in OpenCV's layout: the buffer as it lies when its planes are
+    where OpenCV expects them (even sizes with 4-byte aligned rows; copied if ``copy``),
+    else gathered (padded to even sizes)."""
+    fmt, w, h = layout.format, layout.width, layout.height
+    s, o = layout.strides, layout.offsets
+    even_h, even_w = h + h % 2, w + w % 2
+    ch, cw = even_h // 2, even_w // 2
+    if fmt == "I420":
+        as_opencv = s[:3] == (w, cw, cw) and o[:3] == (0, w * h, w * h + cw * ch)
+    else:
+        as_opencv = s[:2] == (w, w) and o[:2] == (0, w * h)
+    if as_opencv and (even_h, even_w) == (h, w):
+        yuv = buf[: w * h * 3 // 2].reshape(h * 3 // 2, w)
+        if copy:
+            yuv = yuv.copy()
+    else:
+        luma = _even(_plane(buf, o[0], s[0], h, w), even_h, even_w)
+        if fmt == "I420":
+            chroma = [_plane(buf, o[i], s[i], ch, cw).reshape(-1) for i in (1, 2)]
+        else:
+            chroma = [_plane(buf, o[1], s[1], ch, 2 * cw).reshape(-1)]
+        yuv = np.concatenate([luma.reshape(-1), *chroma]).reshape(even_h * 3 // 2, even_w)
+    return Yuv420(yuv, fmt == "NV12", w, h)
+
+
+def to_frame_data(
+    buf: npt.NDArray[np.uint8], layout: Layout
+) -> tuple[npt.NDArray[np.uint8] | None, Yuv420 | None]:
+    """What a :class:`Frame` keeps of one raw frame (``buf`` may be mapped memory, gone
+    after): 4:2:0 frames as they came, to be converted only if a stage wants colour (see
+    :class:`~edgecam.types.Frame`); the others as BGR."""
+    if layout.format in ("I420", "NV12"):
+        return None, _yuv420(buf, layout, copy=True)
+    return to_bgr(buf, layout), None
+
+
 def to_bgr(buf: npt.NDArray[np.uint8], layout: Layout) -> npt.NDArray[np.uint8]:
     """A BGR image of its own from one raw frame (``buf`` may be mapped memory, gone after).
 
@@ -130,24 +167,7 @@ def to_bgr(buf: npt.NDArray[np.uint8], layout: Layout) -> npt.NDArray[np.uint8]:
         plane = _plane(buf, o[0], s[0], h, even_w * 2).reshape(h, even_w, 2)
         return np.ascontiguousarray(cv2.cvtColor(plane, cv2.COLOR_YUV2BGR_YUY2)[:, :w])
     if fmt in ("I420", "NV12"):
-        even_h, even_w = h + h % 2, w + w % 2
-        ch, cw = even_h // 2, even_w // 2
-        code = cv2.COLOR_YUV2BGR_I420 if fmt == "I420" else cv2.COLOR_YUV2BGR_NV12
-        if fmt == "I420":
-            as_opencv = s[:3] == (w, cw, cw) and o[:3] == (0, w * h, w * h + cw * ch)
-        else:
-            as_opencv = s[:2] == (w, w) and o[:2] == (0, w * h)
-        if as_opencv and (even_h, even_w) == (h, w):
-            yuv = buf[: w * h * 3 // 2].reshape(h * 3 // 2, w)
-        else:
-            luma = _even(_plane(buf, o[0], s[0], h, w), even_h, even_w)
-            if fmt == "I420":
-                chroma = [_plane(buf, o[i], s[i], ch, cw).reshape(-1) for i in (1, 2)]
-            else:
-                chroma = [_plane(buf, o[1], s[1], ch, 2 * cw).reshape(-1)]
-            yuv = np.concatenate([luma.reshape(-1), *chroma]).reshape(even_h * 3 // 2, even_w)
-        bgr = cv2.cvtColor(yuv, code)
-        return np.asarray(bgr[:h, :w] if (even_h, even_w) != (h, w) else bgr, np.uint8)
+        return _yuv420(buf, layout, copy=False).bgr()
     raise SourceError(
         f"frames come as {fmt}, which edgecam does not convert: end the pipeline with "
         f"videoconvert ! video/x-raw,format=BGR ! appsink (or one of {', '.join(SINK_FORMATS)})"
@@ -487,12 +507,12 @@ class GstSource(RecoveryCounters):
         assert self._layout is not None
         mono, wall = self._stamp(stream, sample, buf)
         with self._mapper.view(buf) as data:
-            image = to_bgr(data, self._layout)
+            image, yuv = to_frame_data(data, self._layout)
         stream.frames += 1
         stream.last_frame = time.monotonic()
         if self.status != "playing":
             self._playing()
-        frame = Frame(image, self._seq, mono, wall, self.id)
+        frame = Frame(image, self._seq, mono, wall, self.id, yuv=yuv)
         self._seq += 1
         return frame
 

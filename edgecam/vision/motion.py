@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.types import Frame
+
 STEP = 4  # subsampling of the motion image: 640×480 → 160×120
 _MARK = np.ones((5, 5), np.uint8)  # marks narrower than this (motion pixels) are writing
 _NEAR = np.ones((3, 3), np.uint8)  # the neighbourhood whose grey range a pixel may wander in
@@ -68,13 +70,29 @@ class Motion:
         return bool(self.reason)
 
 
-def motion_image(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """The green channel (or grey) subsampled by :data:`STEP` and slightly smoothed."""
+def motion_image(picture: Frame | npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """The green channel (or grey) subsampled by :data:`STEP` and slightly smoothed; of a
+    frame that came as YUV, its luma, stretched from video range (16-235) to 0-255 so that
+    grey paper and ink keep the values their green channel would have after conversion
+    (and the gate's thresholds their meaning), without converting the frame."""
+    video_range = isinstance(picture, Frame) and picture.yuv is not None
+    if isinstance(picture, Frame):
+        image = picture.yuv.luma() if picture.yuv is not None else picture.image
+    else:
+        image = picture
     small = image[STEP // 2 :: STEP, STEP // 2 :: STEP]
     if small.ndim == 3:
         small = small[:, :, 1] if small.shape[2] >= 3 else small[:, :, 0]
     smooth = cv2.GaussianBlur(np.ascontiguousarray(small), (3, 3), 0)
+    if video_range:
+        return np.asarray((smooth.astype(np.float32) - 16.0) * np.float32(255 / 219), np.float32)
     return np.asarray(smooth, np.float32)
+
+
+def _short_side(picture: Frame | npt.NDArray[np.uint8]) -> int:
+    if isinstance(picture, Frame):
+        return min(picture.width, picture.height)
+    return int(min(picture.shape[:2]))
 
 
 def _dft_centre(n: int) -> int:
@@ -125,7 +143,9 @@ class MotionGate:
         self._issued = 0
         self._confirmed = 0
 
-    def check(self, image: npt.NDArray[np.uint8], *, stop: threading.Event | None = None) -> Motion:
+    def check(
+        self, picture: Frame | npt.NDArray[np.uint8], *, stop: threading.Event | None = None
+    ) -> Motion:
         """Compare a frame with the reference and decide. A frame to be read in full, or
         re-keyed, becomes the new reference at once: the decision needs only pictures, so it
         can run ahead of the reads, on another thread, in frame order. Every full read decided
@@ -134,7 +154,7 @@ class MotionGate:
         Whether a steady view is due for a read depends on what the last read found, so that
         one decision waits (until ``stop``) for :meth:`confirm` of every read decided before.
         """
-        small = motion_image(image)
+        small = motion_image(picture)
         p = self.params
         key = self._key
         if key is None or key.shape != small.shape:
@@ -152,7 +172,7 @@ class MotionGate:
             change = self._change(small, sx, sy)
             if change > p.change_threshold:
                 reason = "changed"
-            elif np.hypot(dx, dy) > p.max_shift_frac * min(image.shape[:2]):
+            elif np.hypot(dx, dy) > p.max_shift_frac * _short_side(picture):
                 if self._uncovered_blank(small, sx, sy):
                     rekey = True
                 else:
