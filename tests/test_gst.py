@@ -76,7 +76,7 @@ def test_csi_on_a_jetson_is_argus_then_nvvidconv_at_720p30_by_default() -> None:
     assert csi_launch(0, CaptureOptions(), JETSON) == (
         "nvarguscamerasrc sensor-id=0 ! "
         "video/x-raw(memory:NVMM),width=1280,height=720,framerate=30/1,format=NV12 ! "
-        f"nvvidconv flip-method=0 ! video/x-raw,format=BGRx ! {LIVE_SINK}"
+        f"nvvidconv flip-method=0 ! video/x-raw,format=I420 ! {LIVE_SINK}"
     )
 
 
@@ -126,7 +126,7 @@ def test_csi_without_argus_names_the_element_and_jetpack() -> None:
             JETSON,
             'v4l2src device="/dev/video0" do-timestamp=true ! '
             "image/jpeg,width=640,height=480,framerate=30/1 ! nvv4l2decoder mjpeg=1 ! "
-            f"nvvidconv flip-method=0 ! video/x-raw,format=BGRx ! {LIVE_SINK}",
+            f"nvvidconv flip-method=0 ! video/x-raw,format=I420 ! {LIVE_SINK}",
         ),
         (
             "mjpeg",
@@ -153,7 +153,7 @@ def test_csi_without_argus_names_the_element_and_jetpack() -> None:
             JETSON,
             'v4l2src device="/dev/video0" do-timestamp=true ! capsfilter caps="video/x-raw,'
             "width=640,height=480,framerate=30/1;image/jpeg,width=640,height=480,"
-            'framerate=30/1" ! decodebin ! nvvidconv flip-method=0 ! video/x-raw,format=BGRx'
+            'framerate=30/1" ! decodebin ! nvvidconv flip-method=0 ! video/x-raw,format=I420'
             f" ! {LIVE_SINK}",
         ),
     ],
@@ -202,7 +202,7 @@ def test_files_decode_with_decodebin_and_on_a_jetson_leave_through_nvvidconv() -
         f"{SINK} max-buffers=8 drop=false"
     )
     jetson = file_launch(path, CaptureOptions(width=320, height=240), JETSON, realtime=True)
-    assert "decodebin ! nvvidconv flip-method=0 ! video/x-raw,format=BGRx,width=320,height=240" in (
+    assert "decodebin ! nvvidconv flip-method=0 ! video/x-raw,format=I420,width=320,height=240" in (
         jetson
     )
     assert "sync=true" in jetson

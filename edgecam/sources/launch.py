@@ -158,12 +158,14 @@ def cpu_tail(
 
 
 def _nvvidconv(opts: CaptureOptions, *, scale: bool) -> str:
+    """Out of NVMM as I420: half BGRx's bytes to copy, and kept as it is until a stage wants
+    colour (see :class:`~edgecam.types.Frame`); the gate reads its luma."""
     size = _size_caps(opts) if scale else ""
-    return f"nvvidconv flip-method={_NVVIDCONV[opts.flip]} ! video/x-raw,format=BGRx{size}"
+    return f"nvvidconv flip-method={_NVVIDCONV[opts.flip]} ! video/x-raw,format=I420{size}"
 
 
 def csi_launch(sensor: int, opts: CaptureOptions, elements: Collection[str]) -> str:
-    """A Jetson CSI sensor through Argus; NVMM frames leave the GPU once, as BGRx."""
+    """A Jetson CSI sensor through Argus; NVMM frames leave the GPU once, as I420."""
     what = f"csi://{sensor}"
     require(elements, what, "nvarguscamerasrc", "nvvidconv")
     width = opts.width or CSI_DEFAULT[0]
