@@ -91,6 +91,12 @@ class Inspection:
     ms: float
 
 
+def _read_frame(reader: DigitReader, frame: Frame, region: Region | None) -> Reading:
+    """A read on the worker thread, ``frame.image`` taken there: a frame kept as YUV is
+    converted to BGR beside the loop, not on it."""
+    return reader.read(frame.image, region)
+
+
 class FrameProcessor:
     """Turns frames of one camera into results, in order."""
 
@@ -173,8 +179,7 @@ class FrameProcessor:
                     self._worker = ThreadPoolExecutor(1, "edgecam-read")
                 self._pending_confirming = confirming
                 self._pending_region = region
-                # frame.image there: a YUV frame is converted on the worker, beside the loop.
-                self._pending = self._worker.submit(lambda: self.reader.read(frame.image, region))
+                self._pending = self._worker.submit(_read_frame, self.reader, frame, region)
             else:
                 read_ms = self._take(
                     lambda: self.reader.read(frame.image), timings, confirming=confirming

@@ -75,11 +75,13 @@ def motion_image(picture: Frame | npt.NDArray[np.uint8]) -> npt.NDArray[np.float
     frame that came as YUV, its luma, stretched from video range (16-235) to 0-255 so that
     grey paper and ink keep the values their green channel would have after conversion
     (and the gate's thresholds their meaning), without converting the frame."""
-    video_range = isinstance(picture, Frame) and picture.yuv is not None
-    if isinstance(picture, Frame):
-        image = picture.yuv.luma() if picture.yuv is not None else picture.image
-    else:
+    video_range = False
+    if not isinstance(picture, Frame):
         image = picture
+    elif picture.yuv is not None:
+        image, video_range = picture.yuv.luma(), True
+    else:
+        image = picture.image
     small = image[STEP // 2 :: STEP, STEP // 2 :: STEP]
     if small.ndim == 3:
         small = small[:, :, 1] if small.shape[2] >= 3 else small[:, :, 0]
