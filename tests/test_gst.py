@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -199,13 +200,19 @@ def test_files_decode_with_decodebin_and_on_a_jetson_leave_through_nvvidconv() -
     plain = file_launch(path, CaptureOptions(), PLAIN)
     assert plain == (
         'filesrc location="/videos/a \\"quoted\\" clip.mp4" ! decodebin ! '
-        f"{SINK} max-buffers=8 drop=false"
+        f"videoflip video-direction=auto ! {SINK} max-buffers=8 drop=false"
     )
     jetson = file_launch(path, CaptureOptions(width=320, height=240), JETSON, realtime=True)
-    assert "decodebin ! nvvidconv flip-method=0 ! video/x-raw,format=I420,width=320,height=240" in (
-        jetson
-    )
+    assert (
+        "decodebin ! nvvidconv flip-method=0 ! video/x-raw,format=I420,width=320,height=240 ! "
+        "videoflip video-direction=auto ! "
+    ) in jetson
     assert "sync=true" in jetson
+    # a flip the user asks for replaces the file's own orientation
+    turned = file_launch(path, CaptureOptions(flip="rotate-180"), PLAIN)
+    assert "videoflip video-direction=180 !" in turned and "=auto" not in turned
+    turned = file_launch(path, CaptureOptions(flip="rotate-180"), JETSON)
+    assert "nvvidconv flip-method=2" in turned and "videoflip" not in turned
 
 
 def test_rtsp_is_low_latency_video_only_and_drops_rather_than_lags() -> None:
@@ -420,6 +427,47 @@ def test_a_file_through_gstreamer_matches_opencvs_decode(recording: Path) -> Non
     psnr = [cv2.PSNR(f.image, ref) for f, ref in zip(frames, reference, strict=True)]
     assert min(psnr) >= 40, f"PSNR {min(psnr):.1f} dB"
     assert source.status == "closed"
+
+
+def with_rotation_matrix(src: Path, dst: Path) -> None:
+    """A copy of an MP4 whose video track's matrix says "turn 90° clockwise to show", as a
+    phone marks a portrait recording it stored as landscape frames."""
+    data = bytearray(src.read_bytes())
+    at = data.find(b"tkhd")
+    assert at > 0 and data[at + 4] == 0  # a version 0 track header
+    matrix = at + 4 + 4 + 5 * 4 + 8 + 4 * 2  # after flags, times, id, duration, layer ...
+    assert struct.unpack(">9i", data[matrix : matrix + 36]) == (
+        0x10000,
+        0,
+        0,
+        0,
+        0x10000,
+        0,
+        0,
+        0,
+        0x40000000,
+    )
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    dst.write_bytes(bytes(data))
+
+
+@needs_gst
+def test_a_phone_clip_marked_portrait_comes_upright_as_through_opencv(
+    recording: Path, tmp_path: Path
+) -> None:
+    # given a recording whose track says "rotate 90" (OpenCV turns its frames by itself)
+    turned = tmp_path / "portrait.mp4"
+    with_rotation_matrix(recording, turned)
+    reference = opencv_frames(turned)
+    assert reference[0].shape == (640, 480, 3)
+    # when it is read through GStreamer
+    source = open_source(turned.as_uri())
+    frames = [source.read() for _ in range(10)]
+    source.close()
+    # then its frames are upright too, the same pictures
+    assert (source.width, source.height) == (480, 640)
+    psnr = [cv2.PSNR(f.image, ref) for f, ref in zip(frames, reference, strict=False) if f]
+    assert len(psnr) == 10 and min(psnr) >= 40, f"PSNR {min(psnr):.1f} dB"
 
 
 def libav_decoders(source: Any) -> list[Any]:

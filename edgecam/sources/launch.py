@@ -134,12 +134,20 @@ def cpu_tail(
     flip: bool = True,
     scale: bool = True,
     rate: bool = False,
+    upright: bool = False,
 ) -> str:
-    """Flip, scale and rate on the CPU where asked (and not done upstream), then the sink."""
+    """Flip, scale and rate on the CPU where asked (and not done upstream), then the sink.
+
+    ``upright``: with no flip asked, turn frames as the stream's orientation tag says (a
+    phone records portrait video as landscape frames marked "rotate 90"), as OpenCV's capture
+    does by itself; videoflip passes frames through untouched when there is no such tag."""
     parts: list[str] = []
     if flip and opts.flip != "none":
         require(elements, what, "videoflip")
         parts.append(f"videoflip video-direction={_VIDEOFLIP[opts.flip]}")
+    elif upright and opts.flip == "none":
+        require(elements, what, "videoflip")
+        parts.append("videoflip video-direction=auto")
     caps = ""
     if rate and opts.fps:
         require(elements, what, "videorate")
@@ -284,14 +292,26 @@ def _decoded_tail(
     sync: bool = False,
     scale: bool = True,
     rate: bool = False,
+    upright: bool = False,
 ) -> str:
     """After decodebin: on a Jetson nvvidconv takes its NVMM (or plain) frames, flips and
-    scales them; elsewhere the CPU does."""
+    scales them; elsewhere the CPU does. ``upright``: see :func:`cpu_tail` (on a Jetson the
+    CPU turns a tagged stream, after nvvidconv)."""
     if is_jetson(elements):
         return f"{_nvvidconv(opts, scale=scale)} ! " + cpu_tail(
-            opts, elements, what, live=live, sync=sync, flip=False, scale=False, rate=rate
+            opts,
+            elements,
+            what,
+            live=live,
+            sync=sync,
+            flip=False,
+            scale=False,
+            rate=rate,
+            upright=upright,
         )
-    return cpu_tail(opts, elements, what, live=live, sync=sync, scale=scale, rate=rate)
+    return cpu_tail(
+        opts, elements, what, live=live, sync=sync, scale=scale, rate=rate, upright=upright
+    )
 
 
 def file_launch(
@@ -309,7 +329,7 @@ def file_launch(
     what = f"file://{path}"
     require(elements, what, "filesrc", "decodebin")
     return f"filesrc location={quote(path)} ! decodebin ! " + _decoded_tail(
-        opts, elements, what, live=live, sync=realtime, rate=True
+        opts, elements, what, live=live, sync=realtime, rate=True, upright=True
     )
 
 
