@@ -64,24 +64,31 @@ class Detections:
 
 
 @dataclass(frozen=True)
-class Yuv420:
-    """A frame as a decoder gave it: YUV 4:2:0 in one ``(even_h * 3 // 2, even_w)`` array laid
-    out as OpenCV's conversions take it (I420: Y, U, V planes; NV12: Y, interleaved UV),
-    ``width`` × ``height`` of it the picture (odd sizes padded by one row or column)."""
+class Yuv:
+    """A frame as a decoder or camera gave it, laid out as OpenCV's conversions take it:
+    ``I420`` (Y, U, V planes) or ``NV12`` (Y, interleaved UV) in one
+    ``(even_h * 3 // 2, even_w)`` array, or ``YUY2`` (a USB webcam's packed 4:2:2) as
+    ``(h, even_w, 2)``; ``width`` × ``height`` of it the picture (odd sizes padded)."""
 
     data: npt.NDArray[np.uint8]
-    nv12: bool
+    format: str  # "I420", "NV12" or "YUY2"
     width: int
     height: int
 
     def luma(self) -> npt.NDArray[np.uint8]:
-        """The Y plane (a view), BT.601 limited range: 16 black, 235 white."""
+        """The Y samples (a view), BT.601 video range: 16 black, 235 white."""
+        if self.format == "YUY2":
+            return self.data[: self.height, : self.width, 0]
         return self.data[: self.height, : self.width]
 
     def bgr(self) -> npt.NDArray[np.uint8]:
         import cv2
 
-        code = cv2.COLOR_YUV2BGR_NV12 if self.nv12 else cv2.COLOR_YUV2BGR_I420
+        code = {
+            "I420": cv2.COLOR_YUV2BGR_I420,
+            "NV12": cv2.COLOR_YUV2BGR_NV12,
+            "YUY2": cv2.COLOR_YUV2BGR_YUY2,
+        }[self.format]
         bgr = np.asarray(cv2.cvtColor(self.data, code), np.uint8)
         if bgr.shape[:2] != (self.height, self.width):
             bgr = np.ascontiguousarray(bgr[: self.height, : self.width])
@@ -96,7 +103,7 @@ class Frame:
     ``captured_mono`` (``time.monotonic()``) measures latency; ``captured_wall``
     (``time.time()``) is what results publish.
 
-    A source whose decoder gives YUV 4:2:0 hands the frame over as it came (``yuv``) and
+    A source whose decoder or camera gives YUV hands the frame over as it came (``yuv``) and
     ``image`` converts it to BGR on first use, as DeepStream keeps NV12 until a stage needs
     RGB. Most frames are never looked at in colour: the motion gate looks at luma, and only
     the frames read in full, drawn or streamed need BGR. Keeping the planes is a 17 µs copy
@@ -114,7 +121,7 @@ class Frame:
         captured_wall: float,
         source_id: str,
         *,
-        yuv: Yuv420 | None = None,
+        yuv: Yuv | None = None,
     ) -> None:
         if image is None and yuv is None:
             raise ValueError("a frame needs an image or its YUV planes")
@@ -147,7 +154,7 @@ class Frame:
         return self.yuv.height if self.yuv is not None else int(self.image.shape[0])
 
     def __repr__(self) -> str:
-        kind = "yuv420" if self._image is None else "bgr"
+        kind = self.yuv.format if self._image is None and self.yuv else "bgr"
         return (
             f"Frame(seq={self.seq}, {self.width}x{self.height} {kind}, "
             f"source_id={self.source_id!r}, captured_mono={self.captured_mono:.3f})"

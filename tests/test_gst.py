@@ -336,7 +336,7 @@ def test_every_sink_format_becomes_the_same_bgr_picture(fmt: str, size: tuple[in
     # OpenCV's (30-33 dB), while a wrong plane, stride or chroma order gives under 20 dB
     assert image.shape == reference.shape == (h, w, 3)
     assert cv2.PSNR(image, reference) >= 30
-    assert (yuv is not None) == (fmt in ("I420", "NV12"))
+    assert (yuv is not None) == (fmt in ("I420", "NV12", "YUY2"))
     assert (frame.width, frame.height) == (w, h)
     assert np.array_equal(frame.image, image)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edgecam.sources.synthetic import SyntheticSource
-from edgecam.types import Frame, Yuv420
+from edgecam.types import Frame, Yuv
 from edgecam.vision.motion import (
     Motion,
     MotionGate,
@@ -55,14 +55,18 @@ def test_a_drifting_steady_sheet_is_carried_and_its_shift_measured() -> None:
         assert motion.dy == pytest.approx(y - y0, abs=1.5)
 
 
-def as_yuv(frame: Frame) -> Frame:
-    """The frame as a decoder would give it: I420, never converted to BGR here."""
-    planes = cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420)
-    yuv = Yuv420(planes, False, frame.width, frame.height)
+def as_yuv(frame: Frame, fmt: str) -> Frame:
+    """The frame as a decoder or camera would give it, never converted to BGR here."""
+    code = cv2.COLOR_BGR2YUV_I420 if fmt == "I420" else cv2.COLOR_BGR2YUV_YUY2
+    data = cv2.cvtColor(frame.image, code)
+    if fmt == "YUY2":
+        data = data.reshape(frame.height, frame.width, 2)
+    yuv = Yuv(data, fmt, frame.width, frame.height)
     return Frame(None, frame.seq, frame.captured_mono, frame.captured_wall, "cam0", yuv=yuv)
 
 
-def test_a_yuv_frame_is_gated_on_its_luma_as_on_its_green() -> None:
+@pytest.mark.parametrize("fmt", ["I420", "YUY2"])
+def test_a_yuv_frame_is_gated_on_its_luma_as_on_its_green(fmt: str) -> None:
     """A frame that came as YUV is gated without converting it, its luma stretched to the
     green channel's range: the same picture, the same shifts and decisions."""
     source = sheet_frames()
@@ -70,7 +74,7 @@ def test_a_yuv_frame_is_gated_on_its_luma_as_on_its_green() -> None:
     for _ in range(24):
         frame = source.read()
         assert frame is not None
-        yuv_frame = as_yuv(frame)
+        yuv_frame = as_yuv(frame, fmt)
         small_bgr, small_yuv = motion_image(frame.image), motion_image(yuv_frame)
         assert np.abs(small_yuv - small_bgr).mean() < 2.0
         by_bgr, by_yuv = bgr_gate.check(frame.image), yuv_gate.check(yuv_frame)
@@ -81,6 +85,8 @@ def test_a_yuv_frame_is_gated_on_its_luma_as_on_its_green() -> None:
             if motion.keyframe:
                 gate.confirm()
         assert yuv_frame._image is None  # never converted
+    # and converted when asked, it is the picture it came from
+    assert cv2.PSNR(yuv_frame.image, frame.image) >= 30
 
 
 def full_reads(

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from edgecam.sources.base import Recovery, RecoveryCounters, SourceError, redact
 from edgecam.sources.gstlib import GstUnavailable, load
 from edgecam.sources.launch import APPSINK, PACKAGES, SINK_FORMATS
-from edgecam.types import Frame, Yuv420
+from edgecam.types import Frame, Yuv
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _even(plane: npt.NDArray[np.uint8], rows: int, cols: int) -> npt.NDArray[np.
     return plane
 
 
-def _yuv420(buf: npt.NDArray[np.uint8], layout: Layout, *, copy: bool) -> Yuv420:
+def _yuv420(buf: npt.NDArray[np.uint8], layout: Layout, *, copy: bool) -> Yuv:
     """An I420 or NV12 frame in OpenCV's layout: the buffer as it lies when its planes are
     where OpenCV expects them (even sizes with 4-byte aligned rows; copied if ``copy``),
     else gathered (padded to even sizes)."""
@@ -134,17 +134,26 @@ def _yuv420(buf: npt.NDArray[np.uint8], layout: Layout, *, copy: bool) -> Yuv420
         else:
             chroma = [_plane(buf, o[1], s[1], ch, 2 * cw).reshape(-1)]
         yuv = np.concatenate([luma.reshape(-1), *chroma]).reshape(even_h * 3 // 2, even_w)
-    return Yuv420(yuv, fmt == "NV12", w, h)
+    return Yuv(yuv, fmt, w, h)
+
+
+def _yuy2(buf: npt.NDArray[np.uint8], layout: Layout) -> npt.NDArray[np.uint8]:
+    """A YUY2 frame's rows (an odd width still fills its last Y-U-Y-V pair), a view."""
+    even_w = layout.width + layout.width % 2
+    plane = _plane(buf, layout.offsets[0], layout.strides[0], layout.height, even_w * 2)
+    return plane.reshape(layout.height, even_w, 2)
 
 
 def to_frame_data(
     buf: npt.NDArray[np.uint8], layout: Layout
-) -> tuple[npt.NDArray[np.uint8] | None, Yuv420 | None]:
+) -> tuple[npt.NDArray[np.uint8] | None, Yuv | None]:
     """What a :class:`Frame` keeps of one raw frame (``buf`` may be mapped memory, gone
-    after): 4:2:0 frames as they came, to be converted only if a stage wants colour (see
-    :class:`~edgecam.types.Frame`); the others as BGR."""
+    after): YUV frames (4:2:0, and a USB webcam's YUY2) as they came, to be converted only if
+    a stage wants colour (see :class:`~edgecam.types.Frame`); the others as BGR."""
     if layout.format in ("I420", "NV12"):
         return None, _yuv420(buf, layout, copy=True)
+    if layout.format == "YUY2":
+        return None, Yuv(_yuy2(buf, layout).copy(), "YUY2", layout.width, layout.height)
     return to_bgr(buf, layout), None
 
 
@@ -162,10 +171,8 @@ def to_bgr(buf: npt.NDArray[np.uint8], layout: Layout) -> npt.NDArray[np.uint8]:
     if fmt in ("BGRx", "BGRA"):
         plane = _plane(buf, o[0], s[0], h, w * 4).reshape(h, w, 4)
         return np.asarray(cv2.cvtColor(plane, cv2.COLOR_BGRA2BGR), np.uint8)
-    if fmt == "YUY2":  # an odd width still fills its last Y-U-Y-V pair
-        even_w = w + w % 2
-        plane = _plane(buf, o[0], s[0], h, even_w * 2).reshape(h, even_w, 2)
-        return np.ascontiguousarray(cv2.cvtColor(plane, cv2.COLOR_YUV2BGR_YUY2)[:, :w])
+    if fmt == "YUY2":
+        return Yuv(_yuy2(buf, layout), "YUY2", w, h).bgr()
     if fmt in ("I420", "NV12"):
         return _yuv420(buf, layout, copy=False).bgr()
     raise SourceError(
