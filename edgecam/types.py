@@ -103,15 +103,23 @@ class Frame:
     ``captured_mono`` (``time.monotonic()``) measures latency; ``captured_wall``
     (``time.time()``) is what results publish.
 
-    A source whose decoder or camera gives YUV hands the frame over as it came (``yuv``) and
-    ``image`` converts it to BGR on first use, as DeepStream keeps NV12 until a stage needs
-    RGB. Most frames are never looked at in colour: the motion gate looks at luma, and only
-    the frames read in full, drawn or streamed need BGR. Keeping the planes is a 17 µs copy
-    of a VGA frame against an 80 µs conversion at best (cache warm; more on a board's ARM
-    cores); replaying the bench video through GStreamer took 7 % less CPU (4.46 → 4.14 s).
+    Frozen, as every stage may hold it. A source whose decoder or camera gives YUV hands the
+    frame over as it came (``yuv``) and ``image`` converts it to BGR on first use (and keeps
+    that), as DeepStream keeps NV12 until a stage needs RGB. Most frames are never looked at
+    in colour: the motion gate looks at luma, and only the frames read in full, drawn or
+    streamed need BGR. Keeping the planes is a 17 µs copy of a VGA frame against an 80 µs
+    conversion at best (cache warm; more on a board's ARM cores); replaying the bench video
+    through GStreamer took 7 % less CPU (4.46 → 4.14 s).
     """
 
     __slots__ = ("_image", "_lock", "captured_mono", "captured_wall", "seq", "source_id", "yuv")
+    _image: npt.NDArray[np.uint8] | None
+    _lock: threading.Lock
+    yuv: Yuv | None
+    seq: int
+    captured_mono: float
+    captured_wall: float
+    source_id: str
 
     def __init__(
         self,
@@ -125,13 +133,23 @@ class Frame:
     ) -> None:
         if image is None and yuv is None:
             raise ValueError("a frame needs an image or its YUV planes")
-        self._image = image
-        self.yuv = yuv
-        self.seq = seq
-        self.captured_mono = captured_mono
-        self.captured_wall = captured_wall
-        self.source_id = source_id
-        self._lock = threading.Lock()
+        fields = {
+            "_image": image,
+            "yuv": yuv,
+            "seq": seq,
+            "captured_mono": captured_mono,
+            "captured_wall": captured_wall,
+            "source_id": source_id,
+            "_lock": threading.Lock(),
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Frame is frozen: {name} cannot be set")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Frame is frozen: {name} cannot be deleted")
 
     @property
     def image(self) -> npt.NDArray[np.uint8]:
@@ -142,7 +160,8 @@ class Frame:
                 image = self._image
                 if image is None:
                     assert self.yuv is not None
-                    image = self._image = self.yuv.bgr()
+                    image = self.yuv.bgr()
+                    object.__setattr__(self, "_image", image)  # the same picture, cached
         return image
 
     @property

@@ -234,3 +234,15 @@ def test_block_means_by_area_weights_match_opencvs_area_resize(height: int, widt
         want = cv2.resize(mask, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float64)
         got = (down @ mask) @ across.T
         assert np.abs(got - want).max() <= 1.0
+
+
+def test_a_frame_is_frozen_and_converts_once() -> None:
+    """Every stage may hold a frame: none can change it; a YUV frame's BGR is made once."""
+    frame = as_yuv(sheet_frames().read(), "I420")  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        frame.seq = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del frame.yuv
+    assert frame.image is frame.image  # converted on first use, then kept
+    with pytest.raises(ValueError):
+        Frame(None, 0, 0.0, 0.0, "cam0")
