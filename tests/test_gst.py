@@ -429,6 +429,27 @@ def test_a_file_through_gstreamer_matches_opencvs_decode(recording: Path) -> Non
     assert source.status == "closed"
 
 
+@needs_gst
+def test_an_mjpeg_file_through_gstreamer_matches_opencvs_decode(
+    recording: Path, tmp_path: Path
+) -> None:
+    # given an MJPEG recording (a webcam's own format), whose JPEG samples are full range
+    mjpeg = tmp_path / "webcam.avi"
+    writer = cv2.VideoWriter(str(mjpeg), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    for image in opencv_frames(recording)[:15]:
+        writer.write(image)
+    writer.release()
+    reference = opencv_frames(mjpeg)
+    # when it is read through GStreamer (JPEG decoder: full-range I420, kept as it came)
+    source = open_source(mjpeg.as_uri())
+    frames = [source.read() for _ in range(15)]
+    source.close()
+    # then its pictures are OpenCV's, not stretched as if video range (31 dB before)
+    assert all(f is not None and f.yuv is not None and f.yuv.full_range for f in frames)
+    psnr = [cv2.PSNR(f.image, ref) for f, ref in zip(frames, reference, strict=True) if f]
+    assert min(psnr) >= 40, f"PSNR {min(psnr):.1f} dB"
+
+
 def with_rotation_matrix(src: Path, dst: Path) -> None:
     """A copy of an MP4 whose video track's matrix says "turn 90° clockwise to show", as a
     phone marks a portrait recording it stored as landscape frames."""

@@ -86,6 +86,9 @@ def probe_v4l2_caps(device: str) -> str:
 # --- buffers to BGR -------------------------------------------------------------------------
 
 
+_RANGE_0_255 = 1  # GST_VIDEO_COLOR_RANGE_0_255
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where a raw frame's planes lie in its buffer (GstVideoInfo, without GObject)."""
@@ -95,6 +98,7 @@ class Layout:
     height: int
     strides: tuple[int, ...]
     offsets: tuple[int, ...]
+    full_range: bool = False  # YUV samples 0-255 (a JPEG decoder's), not 16-235
 
 
 def _plane(
@@ -134,7 +138,7 @@ def _yuv420(buf: npt.NDArray[np.uint8], layout: Layout, *, copy: bool) -> Yuv:
         else:
             chroma = [_plane(buf, o[1], s[1], ch, 2 * cw).reshape(-1)]
         yuv = np.concatenate([luma.reshape(-1), *chroma]).reshape(even_h * 3 // 2, even_w)
-    return Yuv(yuv, fmt, w, h)
+    return Yuv(yuv, fmt, w, h, layout.full_range)
 
 
 def _yuy2(buf: npt.NDArray[np.uint8], layout: Layout) -> npt.NDArray[np.uint8]:
@@ -153,7 +157,8 @@ def to_frame_data(
     if layout.format in ("I420", "NV12"):
         return None, _yuv420(buf, layout, copy=True)
     if layout.format == "YUY2":
-        return None, Yuv(_yuy2(buf, layout).copy(), "YUY2", layout.width, layout.height)
+        yuy2 = _yuy2(buf, layout).copy()
+        return None, Yuv(yuy2, "YUY2", layout.width, layout.height, layout.full_range)
     return to_bgr(buf, layout), None
 
 
@@ -172,7 +177,7 @@ def to_bgr(buf: npt.NDArray[np.uint8], layout: Layout) -> npt.NDArray[np.uint8]:
         plane = _plane(buf, o[0], s[0], h, w * 4).reshape(h, w, 4)
         return np.asarray(cv2.cvtColor(plane, cv2.COLOR_BGRA2BGR), np.uint8)
     if fmt == "YUY2":
-        return Yuv(_yuy2(buf, layout), "YUY2", w, h).bgr()
+        return Yuv(_yuy2(buf, layout), "YUY2", w, h, layout.full_range).bgr()
     if fmt in ("I420", "NV12"):
         return _yuv420(buf, layout, copy=False).bgr()
     raise SourceError(
@@ -526,8 +531,9 @@ class GstSource(RecoveryCounters):
     def _learn(self, caps: Any) -> None:
         info = self._gst.GstVideo.VideoInfo.new_from_caps(caps)
         fmt = self._gst.GstVideo.VideoFormat.to_string(info.finfo.format)
+        full = int(info.colorimetry.range) == _RANGE_0_255
         self._layout = Layout(
-            str(fmt), info.width, info.height, tuple(info.stride), tuple(info.offset)
+            str(fmt), info.width, info.height, tuple(info.stride), tuple(info.offset), full
         )
         self._layout_caps = caps
         self.width, self.height = int(info.width), int(info.height)

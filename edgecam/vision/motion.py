@@ -79,7 +79,7 @@ def motion_image(picture: Frame | npt.NDArray[np.uint8]) -> npt.NDArray[np.float
     if not isinstance(picture, Frame):
         image = picture
     elif picture.yuv is not None:
-        image, video_range = picture.yuv.luma(), True
+        image, video_range = picture.yuv.luma(), not picture.yuv.full_range
     else:
         image = picture.image
     small = image[STEP // 2 :: STEP, STEP // 2 :: STEP]
