@@ -232,12 +232,11 @@ class FrameProcessor:
         since = frame.seq - self._whole_seq  # negative if the source restarted its count
         if 0 <= since < self.full_read_frames:
             w, h = frame.width, frame.height
+            in_frame = self.tracker.centred_in((0, 0, w, h))
             shown = [
                 t.box
-                for t in self.tracker.tracks
-                if t.missed <= self.tracker.coast
-                and 0 <= t.box[0] + t.box[2] / 2 < w
-                and 0 <= t.box[1] + t.box[3] / 2 < h
+                for t, inside in zip(self.tracker.tracks, in_frame, strict=True)
+                if inside and t.missed <= self.tracker.coast
             ]
             region = reread_region(shown, (w, h))
         return region

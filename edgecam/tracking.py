@@ -120,10 +120,14 @@ class Tracker:
         """For each track, whether a read of ``region`` (moved by ``offset``) covered it."""
         if region is None:
             return [True] * len(self.tracks)
-        x0, y0 = region[0] + offset[0], region[1] + offset[1]
-        x1, y1 = x0 + region[2], y0 + region[3]
+        x, y, w, h = region
+        return self.centred_in((x + offset[0], y + offset[1], w, h))
+
+    def centred_in(self, rect: tuple[float, float, float, float]) -> list[bool]:
+        """For each track, whether its box's centre lies in ``rect`` (x, y, w, h)."""
+        x0, y0, w, h = rect
         return [
-            x0 <= t.box[0] + t.box[2] / 2 < x1 and y0 <= t.box[1] + t.box[3] / 2 < y1
+            x0 <= t.box[0] + t.box[2] / 2 < x0 + w and y0 <= t.box[1] + t.box[3] / 2 < y0 + h
             for t in self.tracks
         ]
 

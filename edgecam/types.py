@@ -103,8 +103,11 @@ class Yuv:
         return bgr
 
 
+VIDEO_BLACK, VIDEO_WHITE = 16, 235  # luma in video range (chroma: 16-240 about 128)
 _LEVELS = np.arange(256, dtype=np.float64)
-_LUMA_TO_VIDEO = np.round(16 + _LEVELS * 219 / 255).astype(np.uint8)
+_LUMA_TO_VIDEO = np.round(VIDEO_BLACK + _LEVELS * (VIDEO_WHITE - VIDEO_BLACK) / 255).astype(
+    np.uint8
+)
 _CHROMA_TO_VIDEO = np.round(128 + (_LEVELS - 128) * 224 / 255).astype(np.uint8)
 
 

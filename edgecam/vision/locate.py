@@ -536,14 +536,15 @@ def _lines_along(
         occupied = np.bincount(band - low) > 0
         starts = occupied & ~np.concatenate(([False], occupied[:-1]))
         line = (np.cumsum(starts) - 1)[band - low]
-        many = np.bincount(line) >= 0.3 * span
+        count = np.bincount(line)
+        many = count >= 0.3 * span
         if not many.any():
             continue
         keep = many[line]
         line, along = line[keep], along[keep]
         order = np.lexsort((along, line))
-        count = np.bincount(line, minlength=len(many))
-        first = (np.cumsum(count) - count)[many]
+        kept = np.where(many, count, 0)  # the sorted pixels: the long lines' only
+        first = (np.cumsum(kept) - kept)[many]
         count = count[many]
         lo = along[order[first + (count - 1) // 20]]
         hi = along[order[first + (count - 1) * 19 // 20]]

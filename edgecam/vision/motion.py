@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edgecam.types import Frame
+from edgecam.types import VIDEO_BLACK, VIDEO_WHITE, Frame
 
 STEP = 4  # subsampling of the motion image: 640×480 → 160×120
 _MARK = np.ones((5, 5), np.uint8)  # marks narrower than this (motion pixels) are writing
@@ -87,7 +87,8 @@ def motion_image(picture: Frame | npt.NDArray[np.uint8]) -> npt.NDArray[np.float
         small = small[:, :, 1] if small.shape[2] >= 3 else small[:, :, 0]
     smooth = cv2.GaussianBlur(np.ascontiguousarray(small), (3, 3), 0)
     if video_range:
-        return np.asarray((smooth.astype(np.float32) - 16.0) * np.float32(255 / 219), np.float32)
+        stretch = np.float32(255 / (VIDEO_WHITE - VIDEO_BLACK))
+        return np.asarray((smooth.astype(np.float32) - VIDEO_BLACK) * stretch, np.float32)
     return np.asarray(smooth, np.float32)
 
 
