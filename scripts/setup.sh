@@ -81,20 +81,20 @@ if [ ! -f "$stamp" ] || ! grep -qxF -- "$want" "$stamp"; then
 fi
 
 # PyGObject for GStreamer capture: tried again only when pyproject.toml or the system's
-# introspection library changes, so a box that cannot build it does not retry on every start.
-if ! .venv/bin/python -c 'import gi' >/dev/null 2>&1; then
-    gst_stamp=".venv/.edgecam-gst-tried"
-    gst_want="$(sha256sum <pyproject.toml | cut -c1-16) \
+# introspection library changes, so a box that cannot build it does not retry on every start
+# (and one that has it gets the version pyproject.toml now asks for).
+gst_stamp=".venv/.edgecam-gst-tried"
+gst_want="$(sha256sum <pyproject.toml | cut -c1-16) \
 $({ pkg-config --modversion gobject-introspection-1.0 cairo 2>/dev/null || true; } | tr '\n' ' ')"
-    if [ ! -f "$gst_stamp" ] || ! grep -qxF -- "$gst_want" "$gst_stamp"; then
-        say "building PyGObject (GStreamer capture) into .venv"
-        log=.venv/pip-gst.log
-        if ! .venv/bin/python -m pip install -e ".[gst]" >"$log" 2>&1; then
-            echo "$gst_want" >"$gst_stamp"
-            say "PyGObject did not build (log: $log): edgecam will read files and V4L2 cameras" \
-                "with OpenCV; for csi://, rtsp:// and test:// run scripts/setup.sh as root"
-        fi
+if [ ! -f "$gst_stamp" ] || ! grep -qxF -- "$gst_want" "$gst_stamp"; then
+    say "building PyGObject (GStreamer capture) into .venv"
+    log=.venv/pip-gst.log
+    if ! .venv/bin/python -m pip install -e ".[gst]" >"$log" 2>&1 \
+        && ! .venv/bin/python -c 'import gi' >/dev/null 2>&1; then
+        say "PyGObject did not build (log: $log): edgecam will read files and V4L2 cameras" \
+            "with OpenCV; for csi://, rtsp:// and test:// run scripts/setup.sh as root"
     fi
+    echo "$gst_want" >"$gst_stamp"
 fi
 
 # The package's bytecode, compiled ahead: an editable install leaves it to the first import,
