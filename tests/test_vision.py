@@ -372,6 +372,37 @@ def test_large_photos_are_located_at_working_size_and_mapped_back() -> None:
     assert len(cands) == 1 and iou(cands.boxes[0], box) >= 0.7
 
 
+def _loops(tile: npt.NDArray[np.float32]) -> int:
+    mask = (tile > 0.5).astype(np.uint8)
+    _, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return 0 if hierarchy is None else int((hierarchy[0][:, 3] >= 0).sum())
+
+
+def test_a_small_digit_in_a_shrunk_frame_is_tiled_from_the_frames_own_pixels() -> None:
+    # Given a 1080p frame with a 6 ~29 px tall in a 2-px pen: ~12 px at the locator's
+    # working size, where its loop's 6-px hole is 2-3 px and the blur fills it
+    from edgecam.backends import load_backend
+
+    page = paper(1080, 1920)
+    cx, cy, r = 960, 540, 5
+    ink = (30, 30, 30)
+    cv2.circle(page, (cx, cy), r, ink, 2, cv2.LINE_AA)
+    stem = np.array([(cx - r, cy), (cx - r + 2, cy - 3 * r), (cx + r, cy - 4 * r)], np.int32)
+    cv2.polylines(page, [stem], False, ink, 2, cv2.LINE_AA)
+    # When located, then its tile is cut from the frame's pixels: the loop stays open, and
+    # the network reads a 6 (at working size it saw a blob with a hook)
+    cands = find_candidates(page)
+    assert len(cands) == 1
+    assert _loops(cands.tiles[0]) == 1
+    assert _loops(find_candidates(page, replace(DEFAULT_PARAMS, full_res_below=0)).tiles[0]) == 0
+    probs = load_backend("litert").predict(cands.tiles)
+    assert int(np.argmax(probs[0])) == 6
+    # and a read of the region around it gives the same tile
+    part = find_candidates(page, region=(900, 480, 120, 120))
+    assert part.boxes.tolist() == cands.boxes.tolist()
+    assert np.abs(part.tiles[0] - cands.tiles[0]).max() < 0.05
+
+
 @pytest.mark.parametrize(
     "image",
     [

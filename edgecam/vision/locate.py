@@ -155,6 +155,10 @@ class LocateParams:
     tile_full_pct: float = 75.0
     tile_lo: float = 0.6
     target_stroke: float = 0.11  # MNIST stroke width / the digit's long side
+    # A digit shorter than this at working size, in a picture that was shrunk to it, is
+    # tiled from the picture's own pixels (0: never). Tiles are made at up to 32 px, so a
+    # taller one has all the detail it can use at working size.
+    full_res_below: int = 32
     edge_step: float = 0.1  # a sheet edge: paper brightness steps by this fraction ...
     edge_sharp: float = 0.35  # ... with this share of the step inside ~2 px
     edge_margin: float = 0.02  # ink this close to such a step is the edge's shadow
@@ -863,6 +867,52 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     }
 
 
+def _full_res_soft(
+    image: U8,
+    box: tuple[int, int, int, int],
+    member: npt.NDArray[np.bool_],
+    *,
+    scale: float,
+    offset: tuple[int, int],
+    paper: U8,
+    low: float,
+    p: LocateParams,
+) -> FloatArray:
+    """A group's soft ink cut from the picture's own pixels rather than the working image.
+
+    A 1080p frame or a phone photo is located at 800 px on the long side, where a digit
+    30 px tall in the frame is ~12 px: its working-size crop is a blob, its own pixels still
+    a 6 with a loop. The group found at working size (``box`` in its pixels, ``member`` its
+    ink) is mapped back and measured the way the working crop is: darkness against the
+    paper estimate (brought up to size), ramped from the picture's noise floor ``low`` to
+    the group's own ink level, inside its slightly grown mask. ``offset``: where the
+    located region starts in ``image``.
+    """
+    x0, y0, x1, y1 = box
+    ih, iw = image.shape[:2]
+    fx0 = max(0, int(x0 * scale) + offset[0])
+    fy0 = max(0, int(y0 * scale) + offset[1])
+    fx1 = min(iw, math.ceil(x1 * scale) + offset[0])
+    fy1 = min(ih, math.ceil(y1 * scale) + offset[1])
+    crop = image[fy0:fy1, fx0:fx1]
+    if crop.ndim == 3 and crop.shape[2] >= 3:  # the darkest channel, as prepare's
+        crop = cv2.min(cv2.min(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
+    elif crop.ndim == 3:
+        crop = crop[:, :, 0]
+    fh, fw = crop.shape[:2]
+    smooth = cv2.GaussianBlur(np.ascontiguousarray(crop), (0, 0), p.smooth_sigma).astype(np.float32)
+    under = cv2.resize(paper[y0:y1, x0:x1], (fw, fh), interpolation=cv2.INTER_LINEAR)
+    under = np.maximum(under.astype(np.float32), 1.0)
+    ink = 255.0 - np.minimum(smooth / under, 1.0) * 255.0
+    mask = cv2.resize(member.astype(np.uint8), (fw, fh), interpolation=cv2.INTER_NEAREST)
+    k = max(1, round(p.tile_grow * scale)) | 1
+    grown = cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
+    hi = max(_quantile(ink[mask > 0], p.tile_full_pct / 100), low + 10.0)
+    lo = low * p.tile_lo
+    soft: FloatArray = (np.clip((ink - lo) / (hi - lo), 0.0, 1.0) * grown).astype(np.float32)
+    return soft
+
+
 def make_tile(soft: FloatArray, p: LocateParams) -> FloatArray:
     """Thicken a soft ink crop to MNIST's stroke proportions, then normalise it to 28×28."""
     h, w = soft.shape
@@ -1409,7 +1459,19 @@ def find_candidates(
             if trace is not None:
                 trace.append(((x0, y0, w, h), "aspect" if wide[g] else "holes", feats(g)))
             continue
-        tiles.append(make_tile(soft, p) if whole else None)
+        tile_soft = soft
+        if whole and scale > 1.0 and h < p.full_res_below:
+            tile_soft = _full_res_soft(
+                np.asarray(image, np.uint8),
+                (x0, y0, x1, y1),
+                member,
+                scale=scale,
+                offset=(ox, oy),
+                paper=paper,
+                low=low,
+                p=p,
+            )
+        tiles.append(make_tile(tile_soft, p) if whole else None)
         parts.append([[(x0 + px, y0 + py, pw, ph, t) for px, py, pw, ph, t in o] for o in cut])
         levels.append(hi)
         if trace is not None:
