@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from edgecam.config import Config
 from edgecam.pipeline import Pipeline
@@ -18,9 +19,11 @@ from edgecam.processor import FrameProcessor
 from edgecam.sinks.base import Sink
 from edgecam.sources import open_source, redact
 from edgecam.sources.base import Source, SourceError, check_frame_size
-from edgecam.telemetry import Telemetry, TelemetrySink
 from edgecam.tracking import Tracker
 from edgecam.vision.motion import MotionParams
+
+if TYPE_CHECKING:
+    from edgecam.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +98,9 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
     except SourceError:
         source.close()
         raise
-    telemetry = Telemetry(cam.id)
-    sinks: list[Sink] = [TelemetrySink(telemetry)]
+    sinks: list[Sink] = []
     try:
-        _add_config_sinks(sinks, config, source.fps, telemetry)
+        telemetry = _add_config_sinks(sinks, config, source.fps)
     except Exception:
         for s in sinks:
             s.close()
@@ -112,7 +114,7 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         f"{source.width}x{source.height}" if source.width else "size from its first frame",
         "live: freshest frame" if source.live else "every frame",
         backend.name,
-        ", ".join(s.name for s in sinks[1:]) or "none",
+        ", ".join(s.name for s in sinks if s.name != "telemetry") or "none",
     )
     return Pipeline(
         source, processor, sinks, max_frames=config.pipeline.max_frames, telemetry=telemetry
@@ -149,10 +151,21 @@ def _close_opened(future: Future[Source]) -> None:
         future.result().close()
 
 
-def _add_config_sinks(sinks: list[Sink], config: Config, fps: float, telemetry: Telemetry) -> None:
+def _add_config_sinks(sinks: list[Sink], config: Config, fps: float) -> Telemetry | None:
     """Append the sinks the config names, one by one: when one cannot start (a port in use,
-    an unwritable file), the caller closes those already in ``sinks``."""
+    an unwritable file), the caller closes those already in ``sinks``.
+
+    The live counters (:class:`Telemetry`, fed first) are kept only where something reads
+    them, /metrics and the live page or MQTT stats: prometheus-client costs ~30 ms to import
+    and ~10 µs a frame to feed, for nobody in a plain replay."""
     from edgecam.sinks.jsonl import JsonlSink
+
+    telemetry = None
+    if config.http.port is not None or config.mqtt.url is not None:
+        from edgecam.telemetry import Telemetry, TelemetrySink
+
+        telemetry = Telemetry(config.camera.id)
+        sinks.append(TelemetrySink(telemetry))
 
     if config.results.jsonl:
         sinks.append(JsonlSink(config.results.jsonl))
@@ -182,7 +195,7 @@ def _add_config_sinks(sinks: list[Sink], config: Config, fps: float, telemetry: 
         from edgecam.sinks.mqtt import open_mqtt_sink
 
         sinks.append(open_mqtt_sink(config.mqtt, camera=config.camera.id, telemetry=telemetry))
-    if (port := config.http.port) is not None:
+    if (port := config.http.port) is not None and telemetry is not None:
         from edgecam.overlay import Overlay
         from edgecam.sinks.http import HttpSink, read_token
 
@@ -199,3 +212,4 @@ def _add_config_sinks(sinks: list[Sink], config: Config, fps: float, telemetry: 
                 overlay=Overlay.default(status_bar=shown.status_bar),
             )
         )
+    return telemetry

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +28,10 @@ import numpy.typing as npt
 from edgecam.processor import FrameProcessor, Inspection
 from edgecam.sinks.base import FanOut, Sink
 from edgecam.sources.base import RecoveryCounters, Source, check_frame_size
-from edgecam.telemetry import Telemetry
 from edgecam.types import Frame
+
+if TYPE_CHECKING:
+    from edgecam.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
