@@ -395,9 +395,9 @@ class MqttConfig(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        from edgecam.sinks.mqtt import parse_url
+        if value is not None:  # the MQTT module only when it is used
+            from edgecam.sinks.mqtt import parse_url
 
-        if value is not None:
             parse_url(value)  # ValueError: pydantic reports it; the value is shown redacted
         return value
 
