@@ -403,6 +403,17 @@ def test_a_small_digit_in_a_shrunk_frame_is_tiled_from_the_frames_own_pixels() -
     assert np.abs(part.tiles[0] - cands.tiles[0]).max() < 0.05
 
 
+def test_a_faint_thin_stroke_in_a_shrunk_frame_is_judged_at_the_frames_own_contrast() -> None:
+    # Given a pencil 1 (a 2-px stroke, 50/255 below the paper) 32 px tall in a 1080p frame:
+    # shrunk to the working size, its stroke is under a pixel wide and half as dark
+    page = paper(1080, 1920)
+    box = draw_digit(page, 1, (900, 500, 20, 32), colour=(175, 175, 175), pen=2)
+    # When located, then it is kept: its contrast is measured in the frame's own pixels
+    assert found(find_candidates(page), box)
+    # (at the working size alone it is too faint, one straight stroke that could be a shadow)
+    assert not found(find_candidates(page, replace(DEFAULT_PARAMS, full_res_below=0)), box)
+
+
 @pytest.mark.parametrize(
     "image",
     [

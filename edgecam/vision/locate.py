@@ -155,9 +155,9 @@ class LocateParams:
     tile_full_pct: float = 75.0
     tile_lo: float = 0.6
     target_stroke: float = 0.11  # MNIST stroke width / the digit's long side
-    # A digit shorter than this at working size, in a picture that was shrunk to it, is
-    # tiled from the picture's own pixels (0: never). Tiles are made at up to 32 px, so a
-    # taller one has all the detail it can use at working size.
+    # A digit shorter than this at working size, in a picture that was shrunk to it, has its
+    # contrast judged and its tile cut in the picture's own pixels (0: never). Tiles are made
+    # at up to 32 px, so a taller one has all the detail it can use at working size.
     full_res_below: int = 32
     edge_step: float = 0.1  # a sheet edge: paper brightness steps by this fraction ...
     edge_sharp: float = 0.35  # ... with this share of the step inside ~2 px
@@ -867,7 +867,7 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     }
 
 
-def _full_res_soft(
+def _full_res_ink(
     image: U8,
     box: tuple[int, int, int, int],
     member: npt.NDArray[np.bool_],
@@ -875,18 +875,19 @@ def _full_res_soft(
     scale: float,
     offset: tuple[int, int],
     paper: U8,
-    low: float,
     p: LocateParams,
-) -> FloatArray:
-    """A group's soft ink cut from the picture's own pixels rather than the working image.
+) -> tuple[FloatArray, npt.NDArray[np.bool_], float]:
+    """A group's ink measured in the picture's own pixels rather than the working image's:
+    the darkness map, the (slightly grown) mask to keep, and the ink level of its strokes.
 
     A 1080p frame or a phone photo is located at 800 px on the long side, where a digit
-    30 px tall in the frame is ~12 px: its working-size crop is a blob, its own pixels still
-    a 6 with a loop. The group found at working size (``box`` in its pixels, ``member`` its
-    ink) is mapped back and measured the way the working crop is: darkness against the
-    paper estimate (brought up to size), ramped from the picture's noise floor ``low`` to
-    the group's own ink level, inside its slightly grown mask. ``offset``: where the
-    located region starts in ``image``.
+    30 px tall in the frame is ~12 px: averaged down, a pencil's 2-px stroke loses half its
+    contrast and a 6's loop fills in. The group found at working size (``box`` in its
+    pixels, ``member`` its ink) is mapped back and measured as the working crop is: darkness
+    against the paper estimate (brought up to size). Its level is taken over the pixels that
+    are stroke at this size (``rel_ink`` of its darkest), not the whole blocky mask, where
+    paper between thin strokes would pull it down. ``offset``: where the located region
+    starts in ``image``.
     """
     x0, y0, x1, y1 = box
     ih, iw = image.shape[:2]
@@ -903,14 +904,13 @@ def _full_res_soft(
     smooth = cv2.GaussianBlur(np.ascontiguousarray(crop), (0, 0), p.smooth_sigma).astype(np.float32)
     under = cv2.resize(paper[y0:y1, x0:x1], (fw, fh), interpolation=cv2.INTER_LINEAR)
     under = np.maximum(under.astype(np.float32), 1.0)
-    ink = 255.0 - np.minimum(smooth / under, 1.0) * 255.0
+    ink: FloatArray = 255.0 - np.minimum(smooth / under, 1.0) * 255.0
     mask = cv2.resize(member.astype(np.uint8), (fw, fh), interpolation=cv2.INTER_NEAREST)
     k = max(1, round(p.tile_grow * scale)) | 1
     grown = cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
-    hi = max(_quantile(ink[mask > 0], p.tile_full_pct / 100), low + 10.0)
-    lo = low * p.tile_lo
-    soft: FloatArray = (np.clip((ink - lo) / (hi - lo), 0.0, 1.0) * grown).astype(np.float32)
-    return soft
+    inside = ink[mask > 0]
+    stroke = inside[inside >= p.rel_ink * _quantile(inside, 0.98)]
+    return ink, grown, _quantile(stroke, p.tile_full_pct / 100)
 
 
 def make_tile(soft: FloatArray, p: LocateParams) -> FloatArray:
@@ -1414,7 +1414,18 @@ def find_candidates(
         crop = ink[y0:y1, x0:x1]
         # Cheapest first: most clutter that survived the group checks is too faint.
         peak = _quantile(crop[member], p.tile_full_pct / 100)
-        if peak < p.min_contrast and not faint_but_writing(
+        fine = None  # a small group of a shrunk picture, in the picture's own pixels
+        if scale > 1.0 and h < p.full_res_below:
+            fine = _full_res_ink(
+                np.asarray(image, np.uint8),
+                (x0, y0, x1, y1),
+                member,
+                scale=scale,
+                offset=(ox, oy),
+                paper=paper,
+                p=p,
+            )
+        if max(peak, fine[2] if fine else 0.0) < p.min_contrast and not faint_but_writing(
             peak, member, _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh), p
         ):
             if trace is not None:
@@ -1460,16 +1471,11 @@ def find_candidates(
                 trace.append(((x0, y0, w, h), "aspect" if wide[g] else "holes", feats(g)))
             continue
         tile_soft = soft
-        if whole and scale > 1.0 and h < p.full_res_below:
-            tile_soft = _full_res_soft(
-                np.asarray(image, np.uint8),
-                (x0, y0, x1, y1),
-                member,
-                scale=scale,
-                offset=(ox, oy),
-                paper=paper,
-                low=low,
-                p=p,
+        if whole and fine is not None:
+            fine_ink, fine_grown, fine_peak = fine
+            fine_hi = max(fine_peak, low + 10.0)
+            tile_soft = (np.clip((fine_ink - lo) / (fine_hi - lo), 0.0, 1.0) * fine_grown).astype(
+                np.float32
             )
         tiles.append(make_tile(tile_soft, p) if whole else None)
         parts.append([[(x0 + px, y0 + py, pw, ph, t) for px, py, pw, ph, t in o] for o in cut])
