@@ -414,6 +414,32 @@ def test_a_faint_thin_stroke_in_a_shrunk_frame_is_judged_at_the_frames_own_contr
     assert not found(find_candidates(page, replace(DEFAULT_PARAMS, full_res_below=0)), box)
 
 
+def test_a_faint_solid_wedge_in_a_shrunk_frame_keeps_its_working_size_contrast() -> None:
+    # Given a faint solid wedge 9 px wide and 30 tall in a 1080p frame (a sheet's edge over a
+    # desk cut into slivers by its own slant): darker in the frame's pixels than at working
+    # size too, but it fills its working pixels, so shrinking did not dilute a thin stroke
+    page = paper(1080, 1920)
+    wedge = np.array([(900, 500), (909, 530), (900, 530)], np.int32)
+    cv2.fillPoly(page, [wedge], (185, 185, 185), cv2.LINE_AA)
+    box = (900, 500, 10, 31)
+    # When located, then it stays too faint to be writing
+    assert not any(iou(b, box) > 0.3 for b in find_candidates(page).boxes)
+    # (judged at the frame's own contrast regardless, it would pass)
+    loose = find_candidates(page, replace(DEFAULT_PARAMS, thin_fill=1.01))
+    assert any(iou(b, box) > 0.3 for b in loose.boxes)
+
+
+def test_a_15px_digit_in_a_1080p_frame_is_not_too_small() -> None:
+    # Given a 4 ~17 px tall in a 1080p frame: 7 px at the locator's working size, under 2 %
+    # of its short side (the size floor of a 640×480 picture, where 15 px is 3 %)
+    page = paper(1080, 1920)
+    box = draw_digit(page, 4, (900, 500, 9, 15), pen=2)
+    assert 15 <= box[3] <= 19
+    # When located, then it is found: the floor is 15 of the frame's own pixels there
+    assert found(find_candidates(page), box)
+    assert not found(find_candidates(page, replace(DEFAULT_PARAMS, min_px=1e9)), box)
+
+
 @pytest.mark.parametrize(
     "image",
     [

@@ -140,7 +140,12 @@ class LocateParams:
     line_len_frac: float = 0.18  # and this long (of the short side); no stroke that thin is
     line_pen: float = 0.5  # a "line" this dark (× the writing's darkest) is pen strokes ...
     line_pen_len: float = 1.5  # ... unless this many times that long
-    min_h_frac: float = 0.02  # smallest digit height (~10 px at 480)
+    min_h_frac: float = 0.02  # smallest digit height (~10 px at 480) ...
+    # ... or, in a picture shrunk to the working size, this many of its own pixels (a 1080p
+    # frame's 15-px digit is 6 at working size, under 2 % of its 450-px short side), but
+    # never under min_work_px, where a speck and a digit look alike
+    min_px: float = 15.0
+    min_work_px: float = 7.0
     max_h_frac: float = 0.65  # largest digit height
     max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
     split_aspect: float = 0.95  # a group this wide may be touching digits ...
@@ -159,6 +164,9 @@ class LocateParams:
     # contrast judged and its tile cut in the picture's own pixels (0: never). Tiles are made
     # at up to 32 px, so a taller one has all the detail it can use at working size.
     full_res_below: int = 32
+    # ... its contrast there only when its strokes fill less than this share of its working
+    # pixels: thinner than them, so shrinking diluted it (a solid shape's edge fills them)
+    thin_fill: float = 0.85
     edge_step: float = 0.1  # a sheet edge: paper brightness steps by this fraction ...
     edge_sharp: float = 0.35  # ... with this share of the step inside ~2 px
     edge_margin: float = 0.02  # ink this close to such a step is the edge's shadow
@@ -876,9 +884,10 @@ def _full_res_ink(
     offset: tuple[int, int],
     paper: U8,
     p: LocateParams,
-) -> tuple[FloatArray, npt.NDArray[np.bool_], float]:
+) -> tuple[FloatArray, npt.NDArray[np.bool_], float, float]:
     """A group's ink measured in the picture's own pixels rather than the working image's:
-    the darkness map, the (slightly grown) mask to keep, and the ink level of its strokes.
+    the darkness map, the (slightly grown) mask to keep, the ink level of its strokes, and
+    the share of its working mask that the strokes fill.
 
     A 1080p frame or a phone photo is located at 800 px on the long side, where a digit
     30 px tall in the frame is ~12 px: averaged down, a pencil's 2-px stroke loses half its
@@ -910,7 +919,7 @@ def _full_res_ink(
     grown = cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
     inside = ink[mask > 0]
     stroke = inside[inside >= p.rel_ink * _quantile(inside, 0.98)]
-    return ink, grown, _quantile(stroke, p.tile_full_pct / 100)
+    return ink, grown, _quantile(stroke, p.tile_full_pct / 100), stroke.size / max(inside.size, 1)
 
 
 def make_tile(soft: FloatArray, p: LocateParams) -> FloatArray:
@@ -1338,6 +1347,9 @@ def find_candidates(
         np.clip(-(-gy1 // q), 0, edges.shape[0] - 1),
     )
     small = gh < 30
+    min_h = p.min_h_frac * short
+    if scale > 1.0:
+        min_h = max(p.min_work_px, min(min_h, p.min_px / scale))
     reasons = np.full(ng, "", object)
     # Too wide for one digit, but maybe digits that touch: the other checks still apply.
     wide = gw > p.max_aspect * gh
@@ -1345,7 +1357,7 @@ def find_candidates(
     checks = [
         (
             "size",
-            (gh < p.min_h_frac * short) | (gh > p.max_h_frac * ref_h) | (gw > p.max_h_frac * ref_w),
+            (gh < min_h) | (gh > p.max_h_frac * ref_h) | (gw > p.max_h_frac * ref_w),
         ),
         ("frame", touches_border(gx0, gy0, gx1, gy1, (ww, hh))),
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
@@ -1425,7 +1437,8 @@ def find_candidates(
                 paper=paper,
                 p=p,
             )
-        if max(peak, fine[2] if fine else 0.0) < p.min_contrast and not faint_but_writing(
+        thin = fine is not None and fine[3] < p.thin_fill
+        if max(peak, fine[2] if thin and fine else 0.0) < p.min_contrast and not faint_but_writing(
             peak, member, _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh), p
         ):
             if trace is not None:
@@ -1472,7 +1485,7 @@ def find_candidates(
             continue
         tile_soft = soft
         if whole and fine is not None:
-            fine_ink, fine_grown, fine_peak = fine
+            fine_ink, fine_grown, fine_peak, _ = fine
             fine_hi = max(fine_peak, low + 10.0)
             tile_soft = (np.clip((fine_ink - lo) / (fine_hi - lo), 0.0, 1.0) * fine_grown).astype(
                 np.float32
