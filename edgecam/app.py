@@ -195,7 +195,7 @@ def _add_config_sinks(sinks: list[Sink], config: Config, fps: float) -> Telemetr
         from edgecam.sinks.mqtt import open_mqtt_sink
 
         sinks.append(open_mqtt_sink(config.mqtt, camera=config.camera.id, telemetry=telemetry))
-    if (port := config.http.port) is not None and telemetry is not None:
+    if (port := config.http.port) is not None and telemetry is not None:  # made above
         from edgecam.overlay import Overlay
         from edgecam.sinks.http import HttpSink, read_token
 

@@ -43,7 +43,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from statistics import median
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -875,6 +875,15 @@ def surroundings(patch: npt.NDArray[np.uint8], mask: U8) -> dict[str, float]:
     }
 
 
+class _FullRes(NamedTuple):
+    """A group's ink in the picture's own pixels (see :func:`_full_res_ink`)."""
+
+    ink: FloatArray  # darkness against the paper, 0-255
+    grown: npt.NDArray[np.bool_]  # the group's mask, slightly grown: what a tile keeps
+    level: float  # the ink level of its strokes
+    fill: float  # the share of its working-size mask the strokes fill
+
+
 def _full_res_ink(
     image: U8,
     box: tuple[int, int, int, int],
@@ -884,10 +893,8 @@ def _full_res_ink(
     offset: tuple[int, int],
     paper: U8,
     p: LocateParams,
-) -> tuple[FloatArray, npt.NDArray[np.bool_], float, float]:
-    """A group's ink measured in the picture's own pixels rather than the working image's:
-    the darkness map, the (slightly grown) mask to keep, the ink level of its strokes, and
-    the share of its working mask that the strokes fill.
+) -> _FullRes:
+    """A group's ink measured in the picture's own pixels rather than the working image's.
 
     A 1080p frame or a phone photo is located at 800 px on the long side, where a digit
     30 px tall in the frame is ~12 px: averaged down, a pencil's 2-px stroke loses half its
@@ -919,7 +926,8 @@ def _full_res_ink(
     grown = cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
     inside = ink[mask > 0]
     stroke = inside[inside >= p.rel_ink * _quantile(inside, 0.98)]
-    return ink, grown, _quantile(stroke, p.tile_full_pct / 100), stroke.size / max(inside.size, 1)
+    level = _quantile(stroke, p.tile_full_pct / 100)
+    return _FullRes(ink, grown, level, stroke.size / max(inside.size, 1))
 
 
 def make_tile(soft: FloatArray, p: LocateParams) -> FloatArray:
@@ -1406,6 +1414,7 @@ def find_candidates(
     white = _quantile(paper[::8, ::8], 0.95)
     whitest = max(white, 1.0)
     grow_kernel = np.ones((p.tile_grow, p.tile_grow), np.uint8)
+    picture = np.asarray(image, np.uint8)  # small groups of a shrunk one are measured in it
 
     def to_photo(x: int, y: int, w: int, h: int) -> Box:
         return (
@@ -1429,7 +1438,7 @@ def find_candidates(
         fine = None  # a small group of a shrunk picture, in the picture's own pixels
         if scale > 1.0 and h < p.full_res_below:
             fine = _full_res_ink(
-                np.asarray(image, np.uint8),
+                picture,
                 (x0, y0, x1, y1),
                 member,
                 scale=scale,
@@ -1437,8 +1446,10 @@ def find_candidates(
                 paper=paper,
                 p=p,
             )
-        thin = fine is not None and fine[3] < p.thin_fill
-        if max(peak, fine[2] if thin and fine else 0.0) < p.min_contrast and not faint_but_writing(
+        # Its own contrast counts where its strokes are thinner than the working pixels.
+        thin = fine is not None and fine.fill < p.thin_fill
+        contrast = max(peak, fine.level) if thin and fine is not None else peak
+        if contrast < p.min_contrast and not faint_but_writing(
             peak, member, _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh), p
         ):
             if trace is not None:
@@ -1485,9 +1496,8 @@ def find_candidates(
             continue
         tile_soft = soft
         if whole and fine is not None:
-            fine_ink, fine_grown, fine_peak, _ = fine
-            fine_hi = max(fine_peak, low + 10.0)
-            tile_soft = (np.clip((fine_ink - lo) / (fine_hi - lo), 0.0, 1.0) * fine_grown).astype(
+            fine_hi = max(fine.level, low + 10.0)
+            tile_soft = (np.clip((fine.ink - lo) / (fine_hi - lo), 0.0, 1.0) * fine.grown).astype(
                 np.float32
             )
         tiles.append(make_tile(tile_soft, p) if whole else None)
