@@ -251,8 +251,19 @@ def prepare(
     img = np.ascontiguousarray(img)
     if img.ndim == 2:
         return img, None, scale
-    b, g, r = cv2.split(img)  # contiguous planes: min over strided views costs 1.5× more
-    return cv2.min(cv2.min(b, g), r), img, scale
+    return _darkest(img), img, scale
+
+
+def _darkest(img: U8) -> U8:
+    """A picture's darkest channel (a greyscale one as it is): ink of any colour is dark in
+    at least one of blue, green and red, while paper is bright in all three."""
+    if img.ndim == 2:
+        return img
+    if img.shape[2] < 3:
+        return img[:, :, 0]
+    # Contiguous planes: a min over strided views costs 1.5× more.
+    b, g, r = cv2.split(np.ascontiguousarray(img[:, :, :3]))
+    return cv2.min(cv2.min(b, g), r)
 
 
 def contrast_map(grey: U8, p: LocateParams, short: float = 0.0) -> tuple[U8, U8]:
@@ -911,11 +922,7 @@ def _full_res_ink(
     fy0 = max(0, int(y0 * scale) + offset[1])
     fx1 = min(iw, math.ceil(x1 * scale) + offset[0])
     fy1 = min(ih, math.ceil(y1 * scale) + offset[1])
-    crop = image[fy0:fy1, fx0:fx1]
-    if crop.ndim == 3 and crop.shape[2] >= 3:  # the darkest channel, as prepare's
-        crop = cv2.min(cv2.min(crop[:, :, 0], crop[:, :, 1]), crop[:, :, 2])
-    elif crop.ndim == 3:
-        crop = crop[:, :, 0]
+    crop = _darkest(image[fy0:fy1, fx0:fx1])
     fh, fw = crop.shape[:2]
     smooth = cv2.GaussianBlur(np.ascontiguousarray(crop), (0, 0), p.smooth_sigma).astype(np.float32)
     under = cv2.resize(paper[y0:y1, x0:x1], (fw, fh), interpolation=cv2.INTER_LINEAR)
@@ -928,6 +935,12 @@ def _full_res_ink(
     stroke = inside[inside >= p.rel_ink * _quantile(inside, 0.98)]
     level = _quantile(stroke, p.tile_full_pct / 100)
     return _FullRes(ink, grown, level, stroke.size / max(inside.size, 1))
+
+
+def _ramp(ink: FloatArray, lo: float, hi: float, keep: npt.NDArray[np.bool_]) -> FloatArray:
+    """Ink from ``lo`` (paper, 0) to ``hi`` (a stroke's core, 1, as in MNIST), inside ``keep``."""
+    soft: FloatArray = (np.clip((ink - lo) / (hi - lo), 0.0, 1.0) * keep).astype(np.float32)
+    return soft
 
 
 def make_tile(soft: FloatArray, p: LocateParams) -> FloatArray:
@@ -1486,9 +1499,7 @@ def find_candidates(
         grown = cv2.dilate(mask8, grow_kernel).astype(bool)
         hi = max(peak, low + 10.0)
         lo = low * p.tile_lo
-        soft = (np.clip((crop.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0) * grown).astype(
-            np.float32
-        )
+        soft = _ramp(crop.astype(np.float32), lo, hi, grown)
         cut = split_options(soft, member, p) if may_split else []
         if not whole and not cut:
             if trace is not None:
@@ -1496,10 +1507,7 @@ def find_candidates(
             continue
         tile_soft = soft
         if whole and fine is not None:
-            fine_hi = max(fine.level, low + 10.0)
-            tile_soft = (np.clip((fine.ink - lo) / (fine_hi - lo), 0.0, 1.0) * fine.grown).astype(
-                np.float32
-            )
+            tile_soft = _ramp(fine.ink, lo, max(fine.level, low + 10.0), fine.grown)
         tiles.append(make_tile(tile_soft, p) if whole else None)
         parts.append([[(x0 + px, y0 + py, pw, ph, t) for px, py, pw, ph, t in o] for o in cut])
         levels.append(hi)
