@@ -433,6 +433,7 @@ class Pipeline:
             "keyframe_reasons": dict(proc.reasons),
             "rekeys": proc.gate.rekeys,
             "tracks": proc.tracker.created,
+            "unconfirmed": proc.tracker.unconfirmed,
             "latency_ms": st.latency.percentiles(),
             "sinks": {
                 name: {"emitted": s.emitted, "failures": s.failures}

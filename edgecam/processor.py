@@ -162,6 +162,7 @@ class FrameProcessor:
                 offset=self._carried,
                 confirming=self._pending_confirming,
                 region=self._pending_region,
+                size=(frame.width, frame.height),
             )
             timings["read_wait"] = waited
             t2 += waited / 1000
@@ -182,7 +183,10 @@ class FrameProcessor:
                 self._pending = self._worker.submit(_read_frame, self.reader, frame, region)
             else:
                 read_ms = self._take(
-                    lambda: self.reader.read(frame.image), timings, confirming=confirming
+                    lambda: self.reader.read(frame.image),
+                    timings,
+                    confirming=confirming,
+                    size=(frame.width, frame.height),
                 )
                 t2 += read_ms / 1000
                 read = True
@@ -256,11 +260,12 @@ class FrameProcessor:
         offset: tuple[float, float] = (0.0, 0.0),
         confirming: bool,
         region: Region | None = None,
+        size: tuple[int, int] | None = None,
     ) -> float:
         """Get a read (made now, or waited for) and fold it into the tracks, moved by
         ``offset``, the camera's shift since the frame read; answers the gate in any case.
         ``confirming``: an interval read, whose unchanged reading lets the interval grow;
-        ``region``: where it looked, if not at the whole frame.
+        ``region``: where it looked, if not at the whole frame, of ``size`` (width, height).
         Returns the milliseconds spent getting the read."""
         t0 = time.monotonic()
         confirmed = False
@@ -268,7 +273,9 @@ class FrameProcessor:
             reading = read()
             got_ms = (time.monotonic() - t0) * 1000
             before = self._stable_reading() if confirming else None
-            self.tracker.update(reading.detections, offset=offset, region=region)
+            self.tracker.update(
+                reading.detections, offset=offset, region=region, recheck=confirming, size=size
+            )
             confirmed = before is not None and before == self._stable_reading()
         finally:
             self.gate.confirm(confirmed)

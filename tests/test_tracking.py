@@ -122,3 +122,52 @@ def test_a_read_of_a_region_does_not_age_the_tracks_it_did_not_look_at() -> None
     tracker.update(dets(), offset=(200.0, 150.0), region=region)
     near = next(t for t in tracker.tracks if t.box[0] == 300)
     assert near.missed == 1 and far.missed == 0
+
+
+def test_a_steady_views_recheck_holds_back_a_new_find_until_a_later_read_repeats_it() -> None:
+    """A re-check of a view that did not change cannot have new writing in it: what it finds
+    where the read before looked too is shown only once another read finds it again, and
+    forgotten when the next read does not (a squared sheet's line cut into stubs by one
+    region's read, read as 1s, showed for a whole interval)."""
+    tracker = Tracker()
+    tracker.update(dets((100, 100, 20, 30, 7, 0.9)), size=(640, 480))
+    stubs = dets((100, 100, 20, 30, 7, 0.9), (300, 200, 2, 18, 1, 0.9), (340, 200, 2, 18, 1, 0.9))
+    tracker.update(stubs, recheck=True, size=(640, 480))
+    assert tracker.current(640, 480).labels.tolist() == [7]
+    tracker.update(dets((100, 100, 20, 30, 7, 0.9)), recheck=True, size=(640, 480))
+    assert len(tracker.tracks) == 1 and tracker.unconfirmed == 2  # gone, not coasting
+    # A digit the earlier reads missed is shown from the read that finds it a second time.
+    two = dets((100, 100, 20, 30, 7, 0.9), (200, 100, 20, 30, 2, 0.9))
+    tracker.update(two, recheck=True, size=(640, 480))
+    assert tracker.current(640, 480).labels.tolist() == [7]
+    tracker.update(two, recheck=True, size=(640, 480))
+    assert sorted(tracker.current(640, 480).labels.tolist()) == [2, 7]
+
+
+def test_what_a_recheck_finds_at_the_views_new_edge_or_a_changed_views_read_shows_at_once() -> None:
+    """Writing the camera's drift brought in (cut by the frame's edge at the read before),
+    and anything a read of a changed view finds, is new: shown from its first read."""
+    tracker = Tracker()
+    tracker.update(dets((100, 100, 20, 30, 7, 0.9)), size=(640, 480))
+    tracker.shift(0.0, -10.0)  # the view drifted up by 10 px: the bottom 10 rows are new
+    entering = dets((100, 90, 20, 30, 7, 0.9), (300, 445, 20, 30, 5, 0.9))
+    tracker.update(entering, recheck=True, size=(640, 480))
+    assert sorted(tracker.current(640, 480).labels.tolist()) == [5, 7]
+    tracker.update(
+        dets((100, 90, 20, 30, 7, 0.9), (300, 445, 20, 30, 5, 0.9), (400, 200, 20, 30, 4, 0.9)),
+        size=(640, 480),
+    )
+    assert sorted(tracker.current(640, 480).labels.tolist()) == [4, 5, 7]
+    # After a region's read, a re-check of the whole frame finds outside that region what no
+    # read looked at since the last whole one: shown at once too.
+    tracker.update(
+        dets((100, 90, 20, 30, 7, 0.9)), region=(50.0, 50.0, 120.0, 120.0), size=(640, 480)
+    )
+    found = dets(
+        (100, 90, 20, 30, 7, 0.9),
+        (300, 445, 20, 30, 5, 0.9),
+        (400, 200, 20, 30, 4, 0.9),
+        (500, 300, 20, 30, 9, 0.9),
+    )
+    tracker.update(found, recheck=True, size=(640, 480))
+    assert sorted(tracker.current(640, 480).labels.tolist()) == [4, 5, 7, 9]
