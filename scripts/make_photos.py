@@ -237,16 +237,24 @@ def dataset_glyph(
     # Real digits lean and vary in width more than the centred tiles do.
     alpha = pen_stroke(shear_and_stretch(skeleton, rng), pen_px, pencil, rng)
     if written_loops and loops(alpha > 0.5, 4 * ss * ss) < written_loops:
-        # The ink itself, less the pen's reach, which pen_stroke adds back around it.
+        # The ink itself, less the pen's reach, which pen_stroke adds back around it; never
+        # more than a third of the strokes' own width, which would break them into dots.
         rng.bit_generator.state = drawn
         line = render_skeleton(ink.astype(np.float32), height, ss)
-        r = int(pen_px * 0.45)
+        r = int(min(pen_px * 0.45, stroke_width(line) / 3))
         if r >= 1:
             kern = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-            thinner = cv2.erode(line, kern)
-            line = thinner if thinner.any() else line
+            line = cv2.erode(line, kern)
         alpha = pen_stroke(shear_and_stretch(line, rng), pen_px, pencil, rng)
     return downsample(alpha, ss)
+
+
+def stroke_width(mask: F32) -> float:
+    """The mean width of a shape's strokes: twice its area over its outline's length."""
+    m = (mask > 0.5).astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    outline = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(m.sum()) / max(outline, 1.0)
 
 
 def shear_and_stretch(img: F32, rng: Rng) -> F32:
