@@ -198,6 +198,32 @@ def test_the_daemon_never_imports_tensorflow(page: tuple[Path, list[int]]) -> No
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.parametrize(("setting", "threads"), [(None, 1), ("2", 2)])
+def test_openblas_runs_on_one_thread_unless_the_user_says_otherwise(
+    page: tuple[Path, list[int]], setting: str | None, threads: int
+) -> None:
+    # threadpoolctl (installed with the train extra) asks each loaded OpenBLAS, numpy's and
+    # OpenCV's, how many threads it was started with.
+    pytest.importorskip("threadpoolctl")
+    code = (
+        "import json, sys; from edgecam.cli import main; "
+        f"rc = main(['classify', {str(page[0])!r}]); "
+        "import threadpoolctl; "
+        "print(json.dumps([p['num_threads'] for p in threadpoolctl.threadpool_info() "
+        "if p['internal_api'] == 'openblas'])); sys.exit(rc)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = setting
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts, "no OpenBLAS loaded: numpy's wheel ships one"
+    assert all(n == min(threads, os.cpu_count() or 1) for n in counts), counts
+
+
 def result_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
