@@ -182,7 +182,7 @@ class LocateParams:
     min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
     min_contrast: float = 40.0  # a group's ink must reach this contrast (0-255) on its paper
     min_contrast_clean: float = 24.0  # ... or this much where the paper all around is clean:
-    contrast_over_floor: float = 2.5  # this many times the noise floor of the cells around it,
+    contrast_over_floor: float = 1.6  # this many times the noise floor of the cells around it,
     # and the group is more than one straight stroke (see faint_but_writing)
     tinted_sat: float = 0.25  # a surface this saturated ...
     tinted_bright: float = 0.6  # ... and darker than this × the page's white is not paper
@@ -1232,7 +1232,11 @@ def faint_but_writing(
     is more than one straight stroke: the faint things that remain on clean paper are the soft
     edge of a shadow or a hand and a blurred grid's remnant, all single bars. Judged by the
     whole picture's cleanest paper instead, the bench video's cloth blotches came back
-    (F1 0.856 → 0.826); judged by its one cell, that video lost 0.002.
+    (F1 0.856 → 0.826); judged by its one cell, that video lost 0.002. "Well under" is
+    ``contrast_over_floor``, 1.6: a squared sheet's faint grid, sensor noise, blur and JPEG
+    raise the floor around pencil to ~21 against ink peaking at 34-38, and a dim rendered
+    photo lost all seven of its digits at 2.5 (seven rendered photo sets: 17 more digits
+    located, 13 of them read right, and one more false find; the rendered videos unchanged).
     """
     return (
         peak >= p.min_contrast_clean
