@@ -14,6 +14,7 @@ from edgecam.vision.locate import (
     Candidates,
     _points,
     components,
+    cut_path,
     find_candidates,
     find_lines,
     merge_parts,
@@ -858,3 +859,26 @@ def test_points_are_numpys_nonzero_in_its_order(share: float) -> None:
     ys, xs = _points(mask)
     want_ys, want_xs = np.nonzero(mask)
     assert np.array_equal(ys, want_ys) and np.array_equal(xs, want_xs)
+
+
+def test_a_cut_winds_through_the_gap_where_every_straight_cut_crosses_ink() -> None:
+    # Given two shapes that interlock: the left one wide at the top, the right one wide at
+    # the bottom, so every column between them holds ink of one or the other
+    member = np.zeros((20, 20), bool)
+    member[0:8, 2:10] = True  # left, top
+    member[0:8, 13:18] = True  # right, top
+    member[13:20, 2:5] = True  # left, bottom
+    member[13:20, 7:18] = True  # right, bottom
+    assert member[:, 3:17].any(axis=0).all()
+    # When a cut is looked for between them
+    lo = np.full(20, 3, np.intp)
+    path = cut_path(member, lo, 17, centre=10.0, turn=0.3)
+    # then it crosses no ink, one column sideways a row at most, inside its bounds
+    assert not member[np.arange(20), path].any()
+    assert (np.abs(np.diff(path)) <= 1).all()
+    assert (path >= 3).all() and (path < 17).all()
+    # ... and parts the shapes: each one's ink lies wholly on its own side
+    cols = np.arange(20)[None, :]
+    left_side = cols < path[:, None]
+    assert left_side[0:8, 2:10].all() and left_side[13:20, 2:5].all()
+    assert not left_side[0:8, 13:18].any() and not left_side[13:20, 7:18].any()
