@@ -235,6 +235,38 @@ def test_a_wide_digit_is_not_cut_in_two(
     assert reader.read(page).text == str(digit)
 
 
+def test_pencil_digits_written_on_a_grid_line_keep_their_bases(
+    make_photos: ModuleType, reader: DigitReader
+) -> None:
+    # Given a phone photo of a squared sheet (make_photos.py, seed 2, photo 13: pencil, JPEG
+    # quality 58) with a row whose 2s sit on a grid line: their bases, chained along the
+    # line, make a run as long as the shortest line the finder takes, far darker than the
+    # sheet's other lines but fainter than the darkest ink in the picture
+    rng = np.random.default_rng([2, 13])
+    size = make_photos.choose_size("mixed", rng)
+    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), 0.0)
+    assert truth["conditions"]["ruling"] == "squared" and truth["conditions"]["jpeg"] == 58
+    _, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 58])
+    page = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    twos = [d["box"] for d in truth["digits"] if d["label"] == 2]
+    assert len(twos) == 2
+
+    def read_twos(r: DigitReader) -> list[int]:
+        det = r.read(page).detections
+        return [
+            int(lab)
+            for b, lab in zip(det.boxes, det.labels, strict=True)
+            for t in twos
+            if same_place(t, b)
+        ]
+
+    # When read, then both are read as 2s
+    assert read_twos(reader) == [2, 2]
+    # ... which taking that run for the grid line, the 2s' bases with it, did not do (7s)
+    as_line = replace(DEFAULT_PARAMS, line_pen_typical=float("inf"))
+    assert read_twos(DigitReader(reader.backend, params=as_line)) != [2, 2]
+
+
 @pytest.mark.slow
 def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     tmp_path: Path, reader: DigitReader, eval_photos: ModuleType

@@ -140,6 +140,7 @@ class LocateParams:
     line_len_frac: float = 0.18  # and this long (of the short side); no stroke that thin is
     line_pen: float = 0.5  # a "line" this dark (× the writing's darkest) is pen strokes ...
     line_pen_len: float = 1.5  # ... unless this many times that long
+    line_pen_typical: float = 2.0  # so is one this many times the page's typical line (+10)
     min_h_frac: float = 0.02  # smallest digit height (~10 px at 480) ...
     # ... or, in a picture shrunk to the working size, this many of its own pixels (a 1080p
     # frame's 15-px digit is 6 at working size, under 2 % of its 450-px short side), but
@@ -661,6 +662,13 @@ def find_lines(ink: U8, floor: U8, p: LocateParams, short: float = 0.0) -> U8:
         ink_at = ink_r[ys, xs]
         mean = np.bincount(lab, ink_at, n) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
         pen = mean >= p.line_pen * darkest
+        # So is one far darker than the page's typical line, judged by medians: a row of
+        # pencil 2s written on a squared sheet, their bases chained along a grid line, was
+        # taken for that line and the 2s read as 7s: darker ink elsewhere in the picture set
+        # the bar above the pencil, and the grid's faint stretches between the digits pulled
+        # the run's mean down. A sheet's own lines are alike.
+        median = _medians(lab, ink_at, long_)
+        pen |= median >= p.line_pen_typical * float(np.median(median[long_])) + 10
         long_ &= ~pen | (length >= p.line_pen_len * p.line_len_frac * short)
         if not long_.any():
             continue
@@ -680,6 +688,23 @@ def find_lines(ink: U8, floor: U8, p: LocateParams, short: float = 0.0) -> U8:
         back = cv2.invertAffineTransform(rot)
         lines = cv2.warpAffine(lines, back, (w, h), flags=cv2.INTER_NEAREST)
     return cv2.resize(lines, (full_w, full_h), interpolation=cv2.INTER_NEAREST)
+
+
+def _medians(lab: Labels, values: U8, which: npt.NDArray[np.bool_]) -> FloatArray:
+    """The median of the 8-bit ``values`` of each label that ``which`` marks (the upper one
+    of an even count; 0 for the others), from one histogram per label."""
+    out = np.zeros(len(which), np.float32)
+    idx = np.flatnonzero(which)
+    if len(idx) == 0:
+        return out
+    slot = np.full(len(which), -1, np.int64)
+    slot[idx] = np.arange(len(idx))
+    at = slot[lab]
+    mine = at >= 0
+    hist = np.bincount(at[mine] * 256 + values[mine], minlength=len(idx) * 256)
+    cum = hist.reshape(len(idx), 256).cumsum(axis=1)
+    out[idx] = (cum > (cum[:, -1] // 2)[:, None]).argmax(axis=1)
+    return out
 
 
 def in_line_with(
