@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any, NamedTuple
 
@@ -122,6 +122,14 @@ class LocateParams:
 
     work_long: int = 800  # long side of the working image: 12 MP in 10 ms, 15-px digits kept
     close_frac: float = 0.09  # closing kernel: wider than the thickest marker stroke
+    # A digit near half the picture's height can have strokes wider than that kernel: where
+    # a group big_look of the short side tall has strokes big_thick of the kernel wide, the
+    # ground around it is looked at again with a kernel big_close times as wide, and what
+    # that finds at least big_frac tall replaces what it covers (big_frac 0: never).
+    big_look: float = 0.125
+    big_thick: float = 0.25  # (the replay fixtures' pen digits reach 0.2)
+    big_close: float = 2.5
+    big_frac: float = 0.25
     ink_low: float = 0.04  # contrast above the paper floor that can count as ink
     smooth_sigma: float = 0.8  # against sensor noise and JPEG blocks; a 1-px stroke survives it
     noise_k: float = 6.0  # ... and at least this many deviations of the paper's noise
@@ -1375,9 +1383,20 @@ def find_candidates(
     region's border cuts is dropped, as one cut by the picture's border is.
     """
     p = params
+    view = _view_of(image, p.work_long, region)
+    found = _groups(view, p, trace)
+    if found.big is not None:
+        again = view if found.big == view.extent() else _view_of(image, p.work_long, found.big)
+        wide = replace(p, close_frac=p.close_frac * p.big_close)
+        found = found.with_big(_groups(again, wide, None))
+    return found.candidates(p)
+
+
+def _view_of(image: npt.NDArray[np.generic], work_long: int, region: Box | None) -> _View:
+    """The picture, or ``region`` of it, brought to the working size."""
     ox = oy = 0
     if region is None:
-        grey, colour, scale = prepare(image, p.work_long)
+        grey, colour, scale = prepare(image, work_long)
         ref_h, ref_w = grey.shape
         ref = 0.0  # each step takes sizes from the picture it is given
     else:
@@ -1392,10 +1411,131 @@ def find_candidates(
                 f"{full_w}×{full_h} picture"
             )
         long_side = max(full_h, full_w)
-        grey, colour, scale = prepare(img[oy:y1, ox:x1], p.work_long, long_side)
-        shrink = max(1.0, long_side / p.work_long)
+        grey, colour, scale = prepare(img[oy:y1, ox:x1], work_long, long_side)
+        shrink = max(1.0, long_side / work_long)
         ref_h, ref_w = full_h / shrink, full_w / shrink
         ref = min(ref_h, ref_w)
+    return _View(np.asarray(image), grey, colour, scale, ox, oy, ref, ref_h, ref_w)
+
+
+class _View(NamedTuple):
+    """A picture as :func:`find_candidates` works on it, whatever its parameters."""
+
+    image: npt.NDArray[Any]  # as given: small groups of a shrunk one are measured in it
+    grey: U8  # the working size's darkest channel
+    colour: U8 | None  # ... and its colour, where it has one
+    scale: float  # picture pixels per working pixel
+    ox: int  # where the working picture's origin lies in the given one (a region's corner)
+    oy: int
+    ref: float  # the short side sizes are judged against (0: the working picture's own)
+    ref_h: float
+    ref_w: float
+
+    def to_photo(self, x: int, y: int, w: int, h: int) -> Box:
+        s = self.scale
+        return (
+            round(x * s) + self.ox,
+            round(y * s) + self.oy,
+            max(1, round(w * s)),
+            max(1, round(h * s)),
+        )
+
+    def extent(self) -> Box:
+        """What of the picture this view covers, in its pixels."""
+        h, w = self.grey.shape
+        return self.to_photo(0, 0, w, h)
+
+
+def _overlapping(boxes: npt.NDArray[np.int64], box: Box) -> npt.NDArray[np.bool_]:
+    """Which of ``boxes`` share half of their own area or of ``box``'s with it."""
+    x, y, w, h = box
+    ix = np.minimum(x + w, boxes[:, 0] + boxes[:, 2]) - np.maximum(x, boxes[:, 0])
+    iy = np.minimum(y + h, boxes[:, 1] + boxes[:, 3]) - np.maximum(y, boxes[:, 1])
+    both = np.maximum(ix, 0) * np.maximum(iy, 0) * 2
+    return np.asarray(both >= np.minimum(w * h, boxes[:, 2] * boxes[:, 3]))
+
+
+@dataclass
+class _Found:
+    """The groups one look at a picture kept, before nested and faint ones are dropped."""
+
+    boxes: list[Box] = field(default_factory=list)  # in the picture's pixels
+    tiles: list[FloatArray | None] = field(default_factory=list)  # None: too wide for one
+    parts: list[list[list[Part]]] = field(default_factory=list)  # cut in 2, 3 ... (its pixels)
+    levels: list[float] = field(default_factory=list)
+    tall: list[bool] = field(default_factory=list)  # at least ``big_frac`` of the short side
+    # Where a big digit with strokes wider than the closing may be: to look at again.
+    big: Box | None = None
+
+    def with_big(self, wide: _Found) -> _Found:
+        """This look's groups with a wider closing's tall ones in place of what they cover.
+
+        A digit near half the picture's height can have strokes (a filled loop, a marker's
+        blob) wider than the closing: the paper estimate sinks into them, so they come out
+        hollow or in pieces, and the pieces step sharply like a sheet's rim. A closing wider
+        than them sees the whole digit. It is not used everywhere, as it also takes a
+        shadow's or a desk's darker band for ink and costs a second look.
+        """
+        take = [i for i, tall in enumerate(wide.tall) if tall]
+        if not take:
+            return self
+        out = _Found()
+        covers = np.array([wide.boxes[i] for i in take], np.int64)
+        for i, box in enumerate(self.boxes):
+            if not _overlapping(covers, box).any():  # not the hollowed digit nor its pieces
+                out.add(self, i)
+        for i in take:
+            out.add(wide, i)
+        return out
+
+    def add(self, other: _Found, i: int) -> None:
+        self.boxes.append(other.boxes[i])
+        self.tall.append(other.tall[i])
+        self.tiles.append(other.tiles[i])
+        self.parts.append(other.parts[i])
+        self.levels.append(other.levels[i])
+
+    def candidates(self, p: LocateParams) -> Candidates:
+        """The kept groups as :class:`Candidates`, nested and far fainter ones left out."""
+        if not self.boxes:
+            return Candidates.empty()
+        level = np.array(self.levels)
+        keep = not_nested(np.array(self.boxes, np.int64), level)
+        if len(level) >= 3:
+            # Far fainter than this picture's own writing: a grid line's stub, the desk's grain.
+            keep &= level >= p.min_rel_level * median(self.levels)
+        out_boxes: list[Box] = []
+        part_boxes: list[Box] = []
+        out_tiles: list[FloatArray] = []
+        part_tiles: list[FloatArray] = []
+        splits: list[tuple[int, int, int, int]] = []
+        for k in np.flatnonzero(keep).tolist():
+            whole_at = -1
+            tile = self.tiles[k]
+            if tile is not None:
+                whole_at = len(out_boxes)
+                out_boxes.append(self.boxes[k])
+                out_tiles.append(tile)
+            for option in self.parts[k]:
+                splits.append((k, whole_at, len(part_boxes), len(option)))
+                for px, py, pw, ph, t in option:
+                    part_boxes.append((px, py, pw, ph))
+                    part_tiles.append(t)
+        empty = Candidates.empty()
+        return Candidates(
+            np.array(out_boxes, np.int32).reshape(-1, 4),
+            np.stack(out_tiles).astype(np.float32) if out_tiles else empty.tiles,
+            np.array(part_boxes, np.int32).reshape(-1, 4),
+            np.stack(part_tiles).astype(np.float32) if part_tiles else empty.part_tiles,
+            np.array(splits, np.int32).reshape(-1, 4),
+        )
+
+
+def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
+    """One look at the picture with ``p``: every group of ink that passes as a digit."""
+    image, grey, colour, scale = view.image, view.grey, view.colour, view.scale
+    ox, oy, ref, ref_h, ref_w = view.ox, view.oy, view.ref, view.ref_h, view.ref_w
+    found = _Found()
     hh, ww = grey.shape
     short = min(ref_h, ref_w)
     ink, paper = contrast_map(grey, p, ref)
@@ -1411,7 +1551,7 @@ def find_candidates(
     binary = remove_lines(binary, find_lines(ink, floor, p, ref), p)
     n, labels, stats = components(binary)
     if n <= 1:
-        return Candidates.empty()
+        return found
     # Per-component sums computed once over the whole picture, so that clutter is rejected
     # without touching its pixels again: strong-ink pixels, boundary pixels.
     strong_at = max(p.ink_peak * 255, writing * p.peak_over_low)
@@ -1439,7 +1579,7 @@ def find_candidates(
         ids, stats = ids[order], stats[order]
     groups = merge_parts(stats, p.max_h_frac * ref_w, p.max_h_frac * ref_h, (ww, hh))
     if not groups:
-        return Candidates.empty()
+        return found
     # Group features, vectorised.
     ng = len(groups)
     gid = np.empty(len(ids), np.int64)
@@ -1523,6 +1663,19 @@ def find_candidates(
     reasons[(reasons == "") & wide & ~splittable] = "aspect"
     # Looked at only for what survived the cheap checks: it reads pixels per group.
     reasons[on_a_line(binary, gx0, gy0, gw, gh, among=reasons == "")] = "dashes"
+    if p.big_frac:
+        looked = (reasons != "size") & (reasons != "frame")
+        thick = looked & (sw >= p.big_thick * p.close_frac * short) & (gh >= p.big_look * short)
+        if thick.any():
+            # Around the thick groups, as far again as their own height: the rest of a
+            # digit whose strokes the closing hollowed may lie there.
+            m = int(gh[thick].max())
+            bx, by = max(0, int(gx0[thick].min()) - m), max(0, int(gy0[thick].min()) - m)
+            bw, bh = (
+                min(ww, int(gx1[thick].max()) + m) - bx,
+                min(hh, int(gy1[thick].max()) + m) - by,
+            )
+            found.big = view.to_photo(bx, by, bw, bh)
 
     def feats(g: int, **extra: float) -> dict[str, float]:
         return {
@@ -1544,18 +1697,6 @@ def find_candidates(
     grow_kernel = np.ones((p.tile_grow, p.tile_grow), np.uint8)
     picture = np.asarray(image, np.uint8)  # small groups of a shrunk one are measured in it
 
-    def to_photo(x: int, y: int, w: int, h: int) -> Box:
-        return (
-            round(x * scale) + ox,
-            round(y * scale) + oy,
-            max(1, round(w * scale)),
-            max(1, round(h * scale)),
-        )
-
-    boxes: list[Box] = []  # every group kept, whole or only split
-    tiles: list[FloatArray | None] = []  # the whole group's tile; None: too wide for one
-    parts: list[list[list[Part]]] = []  # the group cut into 2, 3 ... digits, when it may be
-    levels: list[float] = []
     for g in np.nonzero(reasons == "")[0].tolist():
         x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
         w, h = x1 - x0, y1 - y0
@@ -1623,45 +1764,20 @@ def find_candidates(
         tile_soft = soft
         if whole and fine is not None:
             tile_soft = _ramp(fine.ink, lo, max(fine.level, low + 10.0), fine.grown)
-        tiles.append(make_tile(tile_soft, p) if whole else None)
-        parts.append([[(x0 + px, y0 + py, pw, ph, t) for px, py, pw, ph, t in o] for o in cut])
-        levels.append(hi)
+        found.tiles.append(make_tile(tile_soft, p) if whole else None)
+        found.parts.append(
+            [
+                [(*view.to_photo(x0 + px, y0 + py, pw, ph), t) for px, py, pw, ph, t in o]
+                for o in cut
+            ]
+        )
+        found.levels.append(hi)
         if trace is not None:
             extra = dict(surface) if patch is not None else {}
             extra["white"] = white
             extra["hi"] = hi
             extra["split"] = float(bool(cut))
             trace.append(((x0, y0, w, h), "", feats(g, **extra)))
-        boxes.append(to_photo(x0, y0, w, h))
-    if not boxes:
-        return Candidates.empty()
-    level = np.array(levels)
-    keep = not_nested(np.array(boxes, np.int64), level)
-    if len(level) >= 3:
-        # Far fainter than this picture's own writing: a grid line's stub, the desk's grain.
-        keep &= level >= p.min_rel_level * median(levels)
-    out_boxes: list[Box] = []
-    part_boxes: list[Box] = []
-    out_tiles: list[FloatArray] = []
-    part_tiles: list[FloatArray] = []
-    splits: list[tuple[int, int, int, int]] = []
-    for k in np.flatnonzero(keep).tolist():
-        whole_at = -1
-        tile = tiles[k]
-        if tile is not None:
-            whole_at = len(out_boxes)
-            out_boxes.append(boxes[k])
-            out_tiles.append(tile)
-        for option in parts[k]:
-            splits.append((k, whole_at, len(part_boxes), len(option)))
-            for px, py, pw, ph, t in option:
-                part_boxes.append(to_photo(px, py, pw, ph))
-                part_tiles.append(t)
-    empty = Candidates.empty()
-    return Candidates(
-        np.array(out_boxes, np.int32).reshape(-1, 4),
-        np.stack(out_tiles).astype(np.float32) if out_tiles else empty.tiles,
-        np.array(part_boxes, np.int32).reshape(-1, 4),
-        np.stack(part_tiles).astype(np.float32) if part_tiles else empty.part_tiles,
-        np.array(splits, np.int32).reshape(-1, 4),
-    )
+        found.boxes.append(view.to_photo(x0, y0, w, h))
+        found.tall.append(bool(p.big_frac) and h >= p.big_frac * short)
+    return found
