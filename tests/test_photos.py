@@ -238,7 +238,7 @@ def big_digits(
     return np.clip(page, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("digits", ["12", "25", "71"])
+@pytest.mark.parametrize("digits", ["12", "41", "71"])
 def test_digits_near_half_the_frame_tall_are_read(
     holdout_digits: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
     reader: DigitReader,
@@ -246,7 +246,7 @@ def test_digits_near_half_the_frame_tall_are_read(
 ) -> None:
     # Given two digits near half the frame's height, written by a pen whose strokes, blown
     # up that far, are wider than the closing that estimates the paper (every pair of
-    # classes, samples 2-5: 28 of 400 pages are read right only with the second look,
+    # classes, samples 2-5: 19 of 400 pages are read right only with the second look,
     # none only without it, 7 with neither)
     page = big_digits(holdout_digits, digits, 2)
     # When read, then both are read

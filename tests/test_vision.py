@@ -163,6 +163,23 @@ def test_a_big_digit_in_strokes_wider_than_the_paper_closing_is_found(digit: int
     assert not found(find_candidates(page, replace(DEFAULT_PARAMS, big_frac=0)), box)
 
 
+@pytest.mark.parametrize("digit", [1, 4, 7])
+def test_a_digit_in_a_deep_shadow_is_found(digit: int) -> None:
+    # Given a page whose right half lies in a soft shadow a quarter as bright as the lit
+    # paper (a phone held close over the sheet), a red digit in the shadow
+    page = paper()
+    box = draw_digit(page, digit, (420, 200, 48, 80), colour=(40, 40, 150))
+    shade = np.zeros(page.shape[:2], np.float32)
+    shade[:, 330:] = 1
+    shade = cv2.GaussianBlur(shade, (0, 0), 30)
+    page = (page * (1 - 0.75 * shade)[..., None]).astype(np.uint8)
+    # When located, then it is found: paper in shadow is still paper
+    assert found(find_candidates(page), box)
+    # ... which judging the surface around it too dark for paper (under 0.3 of the page's
+    # white, the bar before 4 Dec) did not do
+    assert not found(find_candidates(page, replace(DEFAULT_PARAMS, min_surface=0.3)), box)
+
+
 def test_tiles_are_centred_by_mass_in_a_20px_box() -> None:
     page = paper()
     draw_digit(page, 4, (200, 100, 90, 150))
@@ -263,6 +280,32 @@ def clutter_page(kind: str) -> Image:
 def test_locate_rejects_what_is_not_writing(kind: str) -> None:
     # Given a page with only clutter, when located, then nothing is a candidate.
     assert len(find_candidates(clutter_page(kind))) == 0
+
+
+def desk_page(seed: int) -> Image:
+    """A sheet covering the left half of a dark grey speckled desk (granite, carpet): grain
+    of 8 grey levels around 65, under a third of the paper's white, with a 4 on the sheet."""
+    rng = np.random.default_rng(seed)
+    page = np.full((480, 640, 3), 225, np.float32)
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (480, 640)).astype(np.float32), (0, 0), 3, None, 1)
+    page[:, 320:] = (65 + grain / grain.std() * 8)[:, 320:, None]
+    page = np.clip(page + rng.normal(0, 3, page.shape), 0, 255).astype(np.uint8)
+    draw_digit(page, 4, (120, 200, 48, 80))
+    return page
+
+
+def test_a_dark_speckled_desk_is_not_writing() -> None:
+    # Given sheets with a 4 lying on a dark speckled desk
+    pages = [desk_page(seed) for seed in range(4)]
+    # When located, then the 4s are found and the desk's grain gives next to nothing: its
+    # specks are no darker against it than its own grain (the noise floor of the cells
+    # around), and lie among others on a surface far darker than paper
+    found_on = [find_candidates(page) for page in pages]
+    assert all(found(c, (120, 200, 48, 80)) for c in found_on)
+    assert sum(len(c) for c in found_on) <= 2 * len(pages)
+    # ... where without that rule the grain gave dozens of candidates
+    off = replace(DEFAULT_PARAMS, texture_clutter=float("inf"))
+    assert sum(len(find_candidates(page, off)) for page in pages) >= len(pages) + 20
 
 
 def test_a_marker_row_written_tight_keeps_its_inner_digits() -> None:
@@ -559,7 +602,8 @@ def test_blotches_on_a_tinted_dim_cloth_beside_the_sheet_are_not_digits() -> Non
     cv2.putText(page, "7", (120, 280), cv2.FONT_HERSHEY_SIMPLEX, 3, (60, 40, 30), 6)
     kept = find_candidates(page).boxes
     assert len(kept) == 1 and int(kept[0][0]) < 320
-    lenient = replace(DEFAULT_PARAMS, tinted_sat=1.0)  # the rule off: the cloth's blotches pass
+    # The rule off (and the one for dim speckled surfaces): the cloth's blotches pass.
+    lenient = replace(DEFAULT_PARAMS, tinted_sat=1.0, texture_clutter=float("inf"))
     assert len(find_candidates(page, lenient).boxes) > 1
 
 

@@ -190,7 +190,14 @@ class LocateParams:
     max_clutter: float = 0.2
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
     max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
-    min_surface: float = 0.3  # brightness around the ink × the page's white: paper, not desk
+    min_surface: float = 0.2  # brightness around the ink × the page's white: paper, not desk
+    # ... and on a surface under dim_surface of that white (a deep shadow, a dark desk), ink
+    # with other ink around it (clutter at least texture_clutter) must reach texture_contrast
+    # times the noise floor of the cells around it: a speckled desk's grain does not, while
+    # writing on shadowed paper does (judged only for groups no larger than a cell).
+    dim_surface: float = 0.5
+    texture_clutter: float = 0.05
+    texture_contrast: float = 2.2
     min_contrast: float = 40.0  # a group's ink must reach this contrast (0-255) on its paper
     min_contrast_clean: float = 24.0  # ... or this much where the paper all around is clean:
     contrast_over_floor: float = 1.6  # this many times the noise floor of the cells around it,
@@ -1734,6 +1741,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
                 trace.append(((x0, y0, w, h), "holes", feats(g)))
             continue
         patch = None
+        cy = (y0 + y1) / 2 / hh
         surface: dict[str, float] = {}
         if colour is not None:
             patch = colour[y0:y1, x0:x1]
@@ -1747,6 +1755,14 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
                 surface["sat"], surface["bright"] / whitest, p, top=surface["top"] / whitest
             ):
                 why = "surface"  # a coloured or dark desk, cloth, wood: not the sheet
+            elif (
+                surface["bright"] < p.dim_surface * whitest
+                and clutter[g] >= p.texture_clutter
+                and h * p.noise_blocks <= hh  # (a region read's cells are too small to say)
+                and w * p.noise_blocks <= ww
+                and peak < p.texture_contrast * _floor_around(cells, (x0 + x1) / 2 / ww, cy)
+            ):
+                why = "texture"  # a speckled dark desk, carpet, granite: its grain
             if why:
                 if trace is not None:
                     trace.append(((x0, y0, w, h), why, feats(g, **surface)))
@@ -1776,6 +1792,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
             extra = dict(surface) if patch is not None else {}
             extra["white"] = white
             extra["hi"] = hi
+            extra["floor"] = _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh)
             extra["split"] = float(bool(cut))
             trace.append(((x0, y0, w, h), "", feats(g, **extra)))
         found.boxes.append(view.to_photo(x0, y0, w, h))
