@@ -302,6 +302,35 @@ def test_pencil_digits_written_on_a_grid_line_keep_their_bases(
     assert read_twos(DigitReader(reader.backend, params=as_line)) != [2, 2]
 
 
+def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
+    make_photos: ModuleType, reader: DigitReader
+) -> None:
+    # Given a webcam photo (make_photos.py, seed 1, photo 32: 640x480, blurred, JPEG 93) of a
+    # red marker 6 about a quarter of the frame tall whose loop the pen filled: the blob is
+    # wider than the closings that estimate the paper and its colour, so a first look keeps
+    # only the 6's upper stroke (read as 8)
+    rng = np.random.default_rng([1, 32])
+    size = make_photos.choose_size("mixed", rng)
+    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), 0.0)
+    assert truth["conditions"]["ink"] == "red" and truth["conditions"]["jpeg"] == 93
+    _, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 93])
+    page = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    (six,) = [d["box"] for d in truth["digits"] if d["label"] == 6]
+
+    def read_six(r: DigitReader) -> list[int]:
+        det = r.read(page).detections
+        return [
+            int(lab) for b, lab in zip(det.boxes, det.labels, strict=True) if same_place(six, b)
+        ]
+
+    # When read, then the 6 is read whole
+    assert read_six(reader) == [6]
+    # ... which a second look only for groups an eighth of the short side tall (finding
+    # digits a quarter of it tall), the bar before 4 Dec, did not do
+    later = replace(DEFAULT_PARAMS, big_look=0.125, big_frac=0.25)
+    assert read_six(DigitReader(reader.backend, params=later)) != [6]
+
+
 @pytest.mark.slow
 def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     tmp_path: Path, reader: DigitReader, eval_photos: ModuleType

@@ -126,10 +126,10 @@ class LocateParams:
     # a group big_look of the short side tall has strokes big_thick of the kernel wide, the
     # ground around it is looked at again with a kernel big_close times as wide, and what
     # that finds at least big_frac tall replaces what it covers (big_frac 0: never).
-    big_look: float = 0.125
+    big_look: float = 0.1
     big_thick: float = 0.25  # (the replay fixtures' pen digits reach 0.2)
     big_close: float = 2.5
-    big_frac: float = 0.25
+    big_frac: float = 0.2
     ink_low: float = 0.04  # contrast above the paper floor that can count as ink
     smooth_sigma: float = 0.8  # against sensor noise and JPEG blocks; a 1-px stroke survives it
     noise_k: float = 6.0  # ... and at least this many deviations of the paper's noise
