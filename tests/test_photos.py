@@ -270,6 +270,29 @@ def test_a_wide_digit_is_not_cut_in_two(
     assert reader.read(page).text == str(digit)
 
 
+def rendered_photo(
+    make_photos: ModuleType, seed: int, index: int
+) -> tuple[npt.NDArray[np.uint8], dict[str, Any]]:
+    """Photo ``index`` of ``make_photos.py --seed SEED`` as written (JPEG) and read back."""
+    rng = np.random.default_rng([seed, index])
+    size = make_photos.choose_size("mixed", rng)
+    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), 0.0)
+    quality = int(truth["conditions"]["jpeg"])
+    _, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(data, cv2.IMREAD_COLOR), truth
+
+
+def labels_at(r: DigitReader, page: npt.NDArray[np.uint8], boxes: list[Any]) -> list[int]:
+    """The labels ``r`` reads in ``page`` at the places of ``boxes``."""
+    det = r.read(page).detections
+    return [
+        int(lab)
+        for b, lab in zip(det.boxes, det.labels, strict=True)
+        for t in boxes
+        if same_place(t, b)
+    ]
+
+
 def test_pencil_digits_written_on_a_grid_line_keep_their_bases(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:
@@ -277,29 +300,15 @@ def test_pencil_digits_written_on_a_grid_line_keep_their_bases(
     # quality 58) with a row whose 2s sit on a grid line: their bases, chained along the
     # line, make a run as long as the shortest line the finder takes, far darker than the
     # sheet's other lines but fainter than the darkest ink in the picture
-    rng = np.random.default_rng([2, 13])
-    size = make_photos.choose_size("mixed", rng)
-    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), 0.0)
+    page, truth = rendered_photo(make_photos, 2, 13)
     assert truth["conditions"]["ruling"] == "squared" and truth["conditions"]["jpeg"] == 58
-    _, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 58])
-    page = cv2.imdecode(data, cv2.IMREAD_COLOR)
     twos = [d["box"] for d in truth["digits"] if d["label"] == 2]
     assert len(twos) == 2
-
-    def read_twos(r: DigitReader) -> list[int]:
-        det = r.read(page).detections
-        return [
-            int(lab)
-            for b, lab in zip(det.boxes, det.labels, strict=True)
-            for t in twos
-            if same_place(t, b)
-        ]
-
     # When read, then both are read as 2s
-    assert read_twos(reader) == [2, 2]
+    assert labels_at(reader, page, twos) == [2, 2]
     # ... which taking that run for the grid line, the 2s' bases with it, did not do (7s)
     as_line = replace(DEFAULT_PARAMS, line_pen_typical=float("inf"))
-    assert read_twos(DigitReader(reader.backend, params=as_line)) != [2, 2]
+    assert labels_at(DigitReader(reader.backend, params=as_line), page, twos) != [2, 2]
 
 
 def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
@@ -309,26 +318,16 @@ def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
     # red marker 6 about a quarter of the frame tall whose loop the pen filled: the blob is
     # wider than the closings that estimate the paper and its colour, so a first look keeps
     # only the 6's upper stroke (read as 8)
-    rng = np.random.default_rng([1, 32])
-    size = make_photos.choose_size("mixed", rng)
-    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), 0.0)
+    page, truth = rendered_photo(make_photos, 1, 32)
     assert truth["conditions"]["ink"] == "red" and truth["conditions"]["jpeg"] == 93
-    _, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 93])
-    page = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    (six,) = [d["box"] for d in truth["digits"] if d["label"] == 6]
-
-    def read_six(r: DigitReader) -> list[int]:
-        det = r.read(page).detections
-        return [
-            int(lab) for b, lab in zip(det.boxes, det.labels, strict=True) if same_place(six, b)
-        ]
-
+    six = [d["box"] for d in truth["digits"] if d["label"] == 6]
+    assert len(six) == 1
     # When read, then the 6 is read whole
-    assert read_six(reader) == [6]
+    assert labels_at(reader, page, six) == [6]
     # ... which a second look only for groups an eighth of the short side tall (finding
     # digits a quarter of it tall), the bar before 4 Dec, did not do
     later = replace(DEFAULT_PARAMS, big_look=0.125, big_frac=0.25)
-    assert read_six(DigitReader(reader.backend, params=later)) != [6]
+    assert labels_at(DigitReader(reader.backend, params=later), page, six) != [6]
 
 
 @pytest.mark.slow
