@@ -35,6 +35,7 @@ from edgecam.sinks.mqtt import (
     open_mqtt_sink,
     parse_url,
     read_password,
+    stop_loop,
 )
 from edgecam.sinks.outbox import Outbox, OutboxError, default_path
 from edgecam.telemetry import Telemetry
@@ -160,7 +161,7 @@ class Subscriber:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        stop_loop(self.client)
         # Break the cycle through the callbacks: freed now, paho closes its sockets.
         self.client.on_connect = self.client.on_message = self.client.on_subscribe = None
 
@@ -192,7 +193,7 @@ def retained(port: int, topic: str, timeout: float = 3.0) -> str | None:
     client.loop_start()
     done.wait(timeout)
     client.disconnect()
-    client.loop_stop()
+    stop_loop(client)
     return got[-1].decode() if got else None
 
 
@@ -361,7 +362,7 @@ def plain_paho_replay(port: int) -> Callable[[], None]:
             client.publish("edgecam/testdev/cam0/result", json.dumps({"frame": frame}), qos=1)
         time.sleep(1.0)  # as long as the daemon's flush_timeout, for fairness
         client.disconnect()
-        client.loop_stop()
+        stop_loop(client)
 
     thread = threading.Thread(target=publish)
     thread.start()

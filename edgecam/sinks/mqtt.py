@@ -82,6 +82,15 @@ class BrokerAddress:
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{host}:{self.port}"
 
 
+def stop_loop(client: Client) -> None:
+    """``client.loop_stop()``, safe against paho's race after a DISCONNECT (paho-mqtt issue
+    #872, open in 2.1): it reads ``client._thread`` twice, and when the network thread ends
+    between the two reads (as it does right after a DISCONNECT), ``join`` is called on None
+    and raises AttributeError. The thread has ended then, which is all loop_stop waits for."""
+    with contextlib.suppress(AttributeError):
+        client.loop_stop()
+
+
 def parse_url(url: str) -> BrokerAddress:
     """``mqtt[s]://[user@]host[:port]``; a ValueError (never echoing a password) otherwise."""
     if "://" not in url:
@@ -273,7 +282,7 @@ class MqttSink:
         self._thread.join(self.flush_timeout + 1.0)
         if self._thread.is_alive():
             log.warning("MQTT: the sender did not stop in time; leaving it behind")
-        stopper = threading.Thread(target=self._client.loop_stop, daemon=True)
+        stopper = threading.Thread(target=stop_loop, args=(self._client,), daemon=True)
         stopper.start()
         # Connected, paho's thread ends at once after the DISCONNECT; otherwise it may sit in
         # a TCP connect or a back-off sleep, with nothing to lose: do not wait for it.
