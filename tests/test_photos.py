@@ -311,6 +311,31 @@ def test_pencil_digits_written_on_a_grid_line_keep_their_bases(
     assert labels_at(DigitReader(reader.backend, params=as_line), page, twos) != [2, 2]
 
 
+def test_one_digit_filling_most_of_the_frame_is_read(
+    holdout_digits: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]], reader: DigitReader
+) -> None:
+    # Given a phone held close over one digit: each class's first held-out sample drawn
+    # over the whole height of a 640×480 frame (its ink ~70 % of that height, as in MNIST)
+    images, labels = holdout_digits
+
+    def close_up(digit: int) -> npt.NDArray[np.uint8]:
+        tile = images[np.flatnonzero(labels == digit)[0]]
+        alpha = cv2.resize(tile, (480, 480), interpolation=cv2.INTER_CUBIC)
+        page = np.full((480, 640), 225, np.float32)
+        page[:, 80:560] -= 190 * np.clip(alpha, 0, 1)
+        page = cv2.GaussianBlur(page, (0, 0), 1.6)
+        page += np.random.default_rng(digit).normal(0, 3, page.shape)
+        return cv2.cvtColor(np.clip(page, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+    pages = [close_up(d) for d in range(10)]
+    # When read, then every digit is read
+    assert [reader.read(p).text for p in pages] == [str(d) for d in range(10)]
+    # ... where taking nothing taller than 0.65 of the frame for a digit (the bar before
+    # 4 Dec) read most of them as nothing or as something else
+    short = DigitReader(reader.backend, params=replace(DEFAULT_PARAMS, max_h_frac=0.65))
+    assert sum(short.read(p).text == str(d) for d, p in enumerate(pages)) <= 2
+
+
 def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:

@@ -155,7 +155,8 @@ class LocateParams:
     # never under min_work_px, where a speck and a digit look alike
     min_px: float = 15.0
     min_work_px: float = 7.0
-    max_h_frac: float = 0.65  # largest digit height
+    max_h_frac: float = 0.9  # largest digit height: a phone held close over one digit
+    max_join_frac: float = 0.65  # ... and largest group that parts are joined into
     max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
     split_aspect: float = 0.95  # a group this wide may be touching digits ...
     split_max_aspect: float = 4.0  # ... up to this wide
@@ -1584,7 +1585,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     if len(ids) > p.max_parts:
         order = np.argsort(-stats[:, cv2.CC_STAT_AREA])[: p.max_parts]
         ids, stats = ids[order], stats[order]
-    groups = merge_parts(stats, p.max_h_frac * ref_w, p.max_h_frac * ref_h, (ww, hh))
+    groups = merge_parts(stats, p.max_join_frac * ref_w, p.max_join_frac * ref_h, (ww, hh))
     if not groups:
         return found
     # Group features, vectorised.
@@ -1632,7 +1633,10 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     small = gh < 30
     min_h = p.min_h_frac * short
     if scale > 1.0:
-        min_h = max(p.min_work_px, min(min_h, p.min_px / scale))
+        min_h = min(min_h, p.min_px / scale)
+    # Never under min_work_px: in a small picture (a 100-px crop) 2 % of its side is 2 px,
+    # where a speck of noise read as a confident 4.
+    min_h = max(p.min_work_px, min_h)
     reasons = np.full(ng, "", object)
     # Too wide for one digit, but maybe digits that touch: the other checks still apply.
     wide = gw > p.max_aspect * gh
