@@ -180,6 +180,19 @@ def test_a_digit_in_a_deep_shadow_is_found(digit: int) -> None:
     assert not found(find_candidates(page, replace(DEFAULT_PARAMS, min_surface=0.3)), box)
 
 
+def test_specks_in_a_small_picture_are_not_digits() -> None:
+    # Given small pictures of noise (a 16-bit 120×100 PNG read as 8 bits)
+    noise = [np.random.default_rng(s).integers(0, 65536, (100, 120)) for s in range(6)]
+    pictures = [
+        cv2.imdecode(cv2.imencode(".png", n.astype(np.uint16))[1], cv2.IMREAD_COLOR) for n in noise
+    ]
+    # When located, then next to nothing is a candidate: no digit is under 7 px tall
+    assert sum(len(find_candidates(p)) for p in pictures) <= 12
+    # ... where 2 % of the picture's short side (2 px) as the only floor let in dozens
+    too_low = replace(DEFAULT_PARAMS, min_work_px=0)
+    assert sum(len(find_candidates(p, too_low)) for p in pictures) >= 100
+
+
 def test_tiles_are_centred_by_mass_in_a_20px_box() -> None:
     page = paper()
     draw_digit(page, 4, (200, 100, 90, 150))
