@@ -26,8 +26,8 @@ def iou(a: BoxLike, b: BoxLike) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """IoU of every box in ``a`` (n, 4) with every box in ``b`` (m, 4), as an (n, m) array."""
+def intersection_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Area shared by every box in ``a`` (n, 4) with every box in ``b`` (m, 4), as (n, m)."""
     aa = np.asarray(a, np.float64).reshape(-1, 4)
     bb = np.asarray(b, np.float64).reshape(-1, 4)
     ax0, ay0 = aa[:, 0:1], aa[:, 1:2]
@@ -36,7 +36,15 @@ def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
     bx1, by1 = bx0 + bb[:, 2], by0 + bb[:, 3]
     iw = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None)
     ih = np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None)
-    inter = iw * ih
+    inter: npt.NDArray[np.float64] = iw * ih
+    return inter
+
+
+def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """IoU of every box in ``a`` (n, 4) with every box in ``b`` (m, 4), as an (n, m) array."""
+    aa = np.asarray(a, np.float64).reshape(-1, 4)
+    bb = np.asarray(b, np.float64).reshape(-1, 4)
+    inter = intersection_matrix(aa, bb)
     union = (aa[:, 2:3] * aa[:, 3:4]) + (bb[:, 2] * bb[:, 3]) - inter
     out: npt.NDArray[np.float64] = np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
     return out

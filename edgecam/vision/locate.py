@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.boxes import intersection_matrix
 from edgecam.vision.normalize import TILE, normalise_digit
 
 _K3 = np.ones((3, 3), np.uint8)
@@ -1253,16 +1254,11 @@ def not_nested(boxes: I64, levels: npt.NDArray[np.float64]) -> npt.NDArray[np.bo
     Digits do not nest: faint ink inside a darker digit's box is the page showing through
     its loop (grid lines inside a 4 or a 0), not another digit.
     """
-    x0, y0 = boxes[:, 0], boxes[:, 1]
-    x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
-    ix = np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None])
-    iy = np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None])
-    inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+    inter = intersection_matrix(boxes, boxes)
     area = boxes[:, 2] * boxes[:, 3]
     inside = (inter >= 0.9 * area[:, None]) & (area[:, None] < area[None, :])
     inside &= levels[:, None] < 0.6 * levels[None, :]
-    keep: npt.NDArray[np.bool_] = ~inside.any(axis=1)
-    return keep
+    return np.asarray(~inside.any(axis=1))
 
 
 def _inked_rows(alone: npt.NDArray[np.bool_], lo: int, r0: int, r1: int, n: int) -> float | None:
@@ -1456,11 +1452,8 @@ class _View(NamedTuple):
 
 def _overlapping(boxes: npt.NDArray[np.int64], box: Box) -> npt.NDArray[np.bool_]:
     """Which of ``boxes`` share half of their own area or of ``box``'s with it."""
-    x, y, w, h = box
-    ix = np.minimum(x + w, boxes[:, 0] + boxes[:, 2]) - np.maximum(x, boxes[:, 0])
-    iy = np.minimum(y + h, boxes[:, 1] + boxes[:, 3]) - np.maximum(y, boxes[:, 1])
-    both = np.maximum(ix, 0) * np.maximum(iy, 0) * 2
-    return np.asarray(both >= np.minimum(w * h, boxes[:, 2] * boxes[:, 3]))
+    both = intersection_matrix(boxes, box)[:, 0] * 2
+    return np.asarray(both >= np.minimum(box[2] * box[3], boxes[:, 2] * boxes[:, 3]))
 
 
 @dataclass
