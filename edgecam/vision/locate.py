@@ -1704,6 +1704,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     for g in np.nonzero(reasons == "")[0].tolist():
         x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
         w, h = x1 - x0, y1 - y0
+        centre = ((x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh)  # where its noise floor is looked up
         member = _member(labels[y0:y1, x0:x1], ids[np.asarray(groups[g])])
         crop = ink[y0:y1, x0:x1]
         # Cheapest first: most clutter that survived the group checks is too faint.
@@ -1723,7 +1724,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         thin = fine is not None and fine.fill < p.thin_fill
         contrast = max(peak, fine.level) if thin and fine is not None else peak
         if contrast < p.min_contrast and not faint_but_writing(
-            peak, member, _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh), p
+            peak, member, _floor_around(cells, *centre), p
         ):
             if trace is not None:
                 trace.append(((x0, y0, w, h), "contrast", feats(g, hi=peak)))
@@ -1738,7 +1739,6 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
                 trace.append(((x0, y0, w, h), "holes", feats(g)))
             continue
         patch = None
-        cy = (y0 + y1) / 2 / hh
         surface: dict[str, float] = {}
         if colour is not None:
             patch = colour[y0:y1, x0:x1]
@@ -1757,7 +1757,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
                 and clutter[g] >= p.texture_clutter
                 and h * p.noise_blocks <= hh  # (a region read's cells are too small to say)
                 and w * p.noise_blocks <= ww
-                and peak < p.texture_contrast * _floor_around(cells, (x0 + x1) / 2 / ww, cy)
+                and peak < p.texture_contrast * _floor_around(cells, *centre)
             ):
                 why = "texture"  # a speckled dark desk, carpet, granite: its grain
             if why:
@@ -1789,7 +1789,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
             extra = dict(surface) if patch is not None else {}
             extra["white"] = white
             extra["hi"] = hi
-            extra["floor"] = _floor_around(cells, (x0 + x1) / 2 / ww, (y0 + y1) / 2 / hh)
+            extra["floor"] = _floor_around(cells, *centre)
             extra["split"] = float(bool(cut))
             trace.append(((x0, y0, w, h), "", feats(g, **extra)))
         found.boxes.append(view.to_photo(x0, y0, w, h))
