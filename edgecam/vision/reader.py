@@ -140,7 +140,9 @@ class DigitReader:
         ``probs`` holds a row per tile of ``cands.all_tiles()``. A group
         cut into parts is read as that many digits when the network is sure of every part
         (``split_confidence``) and less sure of the group read whole; of several ways to
-        cut it, the one whose least sure part is surest.
+        cut it, the one whose least sure part is surest. Where no way is sure in every part
+        and the whole is unsure, the parts read that surely stand when there are two or more
+        (rows of touching digits, one of them blurred: the others were lost with it).
         """
         n = len(cands)
         if len(probs) == 0:
@@ -152,21 +154,34 @@ class DigitReader:
         sure = (conf >= self.min_confidence) & (margin >= self.min_margin)
         keep = sure.copy()
         keep[n:] = False
-        # Per group, the surest way to cut it, judged by its least sure part.
+        firm = sure & (conf >= self.split_confidence)
+        # Per group, the surest way to cut it, judged by its least sure part; failing one
+        # sure in every part, the way with the most firm parts (then the surest of those).
         best: dict[int, tuple[float, int, list[int]]] = {}
+        most: dict[int, tuple[tuple[int, float], list[int]]] = {}
         for group, whole, first, count in cands.splits.tolist():
             idx = list(range(n + first, n + first + count))
-            least = float(conf[idx].min())
-            if least < self.split_confidence or not sure[idx].all():
-                continue
-            if group not in best or least > best[group][0]:
-                best[group] = (least, whole, idx)
+            held = [i for i in idx if firm[i]]
+            if len(held) == count:
+                least = float(conf[idx].min())
+                if group not in best or least > best[group][0]:
+                    best[group] = (least, whole, idx)
+            elif len(held) >= 2 and (whole < 0 or not sure[whole]):
+                score = (len(held), float(conf[held].sum()))
+                if group not in most or score > most[group][0]:
+                    most[group] = (score, held)
         for least, whole, idx in best.values():
             if whole >= 0 and sure[whole] and conf[whole] >= least:
                 continue  # as sure read whole: one wide digit
             if whole >= 0:
                 keep[whole] = False
             keep[idx] = True
+        # A row written so fast that one of its digits smudged into the next: the parts
+        # read firmly stand, the unsure ones are dropped (the whole was unsure anyway).
+        # Two firm parts at least, as a word cut apart may read one letter as a digit.
+        for group, (_, held) in most.items():
+            if group not in best:
+                keep[held] = True
         return Detections(boxes=cands.all_boxes(), labels=labels, confidences=conf)[keep]
 
     def read(self, image: npt.NDArray[np.generic], region: Box | None = None) -> Reading:
