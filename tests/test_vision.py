@@ -897,20 +897,25 @@ def sure_of(label: int, p: float) -> list[float]:
         ([sure_of(4, 0.4)], [[sure_of(2, 0.99), sure_of(0, 0.6)]], []),
         # too wide to be one digit (no whole tile): the surest of two ways to cut it
         ([], [[sure_of(1, 0.97), sure_of(2, 0.97)], [sure_of(1, 0.99)] * 3], [1, 1, 1]),
-        # a row of three, the middle one smudged, the whole unsure: the two firm parts stand
-        ([sure_of(4, 0.4)], [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98)]], [2, 5]),
+        # a row of four, one smudged, the whole unsure: the three firm parts stand
+        (
+            [sure_of(4, 0.4)],
+            [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98), sure_of(1, 0.99)]],
+            [2, 5, 1],
+        ),
         # ... but not against a whole read surely (one wide digit cut apart)
-        ([sure_of(8, 0.9)], [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98)]], [8]),
-        # ... nor a lone firm part (a word cut apart reads a letter as a digit)
-        ([sure_of(4, 0.4)], [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.7)]], []),
-        # of two ways with firm parts, the one with more
+        (
+            [sure_of(8, 0.9)],
+            [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98), sure_of(1, 0.99)]],
+            [8],
+        ),
+        # ... nor in a row of three, as a word cut apart reads two letters firmly ("no")
+        ([sure_of(4, 0.4)], [[sure_of(0, 0.99), sure_of(7, 0.6), sure_of(0, 0.98)]], []),
+        # ... nor with two parts unsure
         (
             [],
-            [
-                [sure_of(1, 0.99), sure_of(3, 0.5), sure_of(2, 0.99)],
-                [sure_of(1, 0.99), sure_of(3, 0.97), sure_of(7, 0.3), sure_of(2, 0.98)],
-            ],
-            [1, 3, 2],
+            [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98), sure_of(3, 0.5)]],
+            [],
         ),
     ],
 )

@@ -141,8 +141,8 @@ class DigitReader:
         cut into parts is read as that many digits when the network is sure of every part
         (``split_confidence``) and less sure of the group read whole; of several ways to
         cut it, the one whose least sure part is surest. Where no way is sure in every part
-        and the whole is unsure, the parts read that surely stand when there are two or more
-        (rows of touching digits, one of them blurred: the others were lost with it).
+        and the whole is unsure, a cut into four or more whose parts are all sure but one
+        keeps those (a row of touching digits, one of them blurred, lost the others with it).
         """
         n = len(cands)
         if len(probs) == 0:
@@ -156,7 +156,7 @@ class DigitReader:
         keep[n:] = False
         firm = sure & (conf >= self.split_confidence)
         # Per group, the surest way to cut it, judged by its least sure part; failing one
-        # sure in every part, the way with the most firm parts (then the surest of those).
+        # sure in every part, the surest way with all parts firm but one.
         best: dict[int, tuple[float, int, list[int]]] = {}
         most: dict[int, tuple[tuple[int, float], list[int]]] = {}
         for group, whole, first, count in cands.splits.tolist():
@@ -166,7 +166,7 @@ class DigitReader:
                 least = float(conf[idx].min())
                 if group not in best or least > best[group][0]:
                     best[group] = (least, whole, idx)
-            elif len(held) >= 2 and (whole < 0 or not sure[whole]):
+            elif len(held) == count - 1 >= 3 and (whole < 0 or not sure[whole]):
                 score = (len(held), float(conf[held].sum()))
                 if group not in most or score > most[group][0]:
                     most[group] = (score, held)
@@ -176,9 +176,10 @@ class DigitReader:
             if whole >= 0:
                 keep[whole] = False
             keep[idx] = True
-        # A row written so fast that one of its digits smudged into the next: the parts
-        # read firmly stand, the unsure ones are dropped (the whole was unsure anyway).
-        # Two firm parts at least, as a word cut apart may read one letter as a digit.
+        # A row of four or more written so fast that one digit smudged into the next: the
+        # others, read firmly, stand and the unsure one is dropped (the whole was unsure
+        # anyway). Not for shorter rows nor two unsure parts: a word cut apart often reads
+        # two of its letters firmly as digits (an "o" as 0, an "l" as 1).
         for group, (_, held) in most.items():
             if group not in best:
                 keep[held] = True
