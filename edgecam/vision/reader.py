@@ -158,7 +158,7 @@ class DigitReader:
         # Per group, the surest way to cut it, judged by its least sure part; failing one
         # sure in every part, the surest way with all parts firm but one.
         best: dict[int, tuple[float, int, list[int]]] = {}
-        most: dict[int, tuple[tuple[int, float], list[int]]] = {}
+        most: dict[int, tuple[float, list[int]]] = {}
         for group, whole, first, count in cands.splits.tolist():
             idx = list(range(n + first, n + first + count))
             held = [i for i in idx if firm[i]]
@@ -167,7 +167,8 @@ class DigitReader:
                 if group not in best or least > best[group][0]:
                     best[group] = (least, whole, idx)
             elif len(held) == count - 1 >= 3 and (whole < 0 or not sure[whole]):
-                score = (len(held), float(conf[held].sum()))
+                # Firm parts are over 0.96 each: the sum also prefers the cut with more.
+                score = float(conf[held].sum())
                 if group not in most or score > most[group][0]:
                     most[group] = (score, held)
         for least, whole, idx in best.values():
