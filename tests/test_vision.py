@@ -973,3 +973,21 @@ def test_a_cut_winds_through_the_gap_where_every_straight_cut_crosses_ink() -> N
     left_side = cols < path[:, None]
     assert left_side[0:8, 2:10].all() and left_side[13:20, 2:5].all()
     assert not left_side[0:8, 13:18].any() and not left_side[13:20, 7:18].any()
+
+
+def test_a_long_run_of_touching_digits_is_offered_cut_into_each_digit() -> None:
+    # Given eight 7s in one row, each one's bar running into the next: a date or a phone
+    # number written in one run, one group of ink over 4 times as wide as it is tall
+    page = paper()
+    inks = [draw_digit(page, 7, (100 + 28 * i, 215, 34, 50)) for i in range(8)]
+    # When the locator looks at it
+    cands = find_candidates(page)
+    # then one way of cutting it has eight parts, each around one 7
+    eights = [first for _, _, first, count in cands.splits.tolist() if count == 8]
+    assert eights
+    boxes = cands.part_boxes[eights[0] : eights[0] + 8]
+    middles = sorted((boxes[:, 0] + boxes[:, 2] / 2).tolist())
+    assert np.allclose(middles, [x + w / 2 for x, _, w, _ in inks], atol=6)
+    # ... which cutting in four parts at most could not offer
+    four = find_candidates(page, replace(DEFAULT_PARAMS, split_max_parts=4, split_max_aspect=4))
+    assert not [s for s in four.splits.tolist() if s[3] > 4]

@@ -160,8 +160,10 @@ class LocateParams:
     max_join_frac: float = 0.65  # ... and largest group that parts are joined into
     max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
     split_aspect: float = 0.95  # a group this wide may be touching digits ...
-    split_max_aspect: float = 4.0  # ... up to this wide
-    split_max_parts: int = 4  # ... and up to this many
+    # ... up to this wide, in up to this many parts: a date or a phone number written in one
+    # run (8 digits); with 4, such a row was lost whole
+    split_max_aspect: float = 8.0
+    split_max_parts: int = 8
     split_margin: float = 0.15  # a cut in two lies this far (of the width) from either side
     split_path: bool = True  # beside straight cuts, offer ones winding between the digits
     split_turn: float = 0.3  # what a path's sideways step costs, in ink pixels crossed
