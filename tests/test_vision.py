@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from edgecam.types import Detections
 from edgecam.vision.locate import (
     DEFAULT_PARAMS,
     Candidates,
@@ -21,7 +22,7 @@ from edgecam.vision.locate import (
     page_angle,
 )
 from edgecam.vision.normalize import TILE
-from edgecam.vision.reader import DigitReader, reading_order, reading_text
+from edgecam.vision.reader import DigitReader, printed_words, reading_order, reading_text
 
 Image = npt.NDArray[np.uint8]
 Box = tuple[int, int, int, int]
@@ -991,3 +992,41 @@ def test_a_long_run_of_touching_digits_is_offered_cut_into_each_digit() -> None:
     # ... which cutting in four parts at most could not offer
     four = find_candidates(page, replace(DEFAULT_PARAMS, split_max_parts=4, split_max_aspect=4))
     assert not [s for s in four.splits.tolist() if s[3] > 4]
+
+
+def test_printed_words_are_runs_on_an_x_height_line() -> None:
+    # Given the glyph boxes of "apple" (a, p, p, l, e: the a and the e on the baseline
+    # under the l's top, the ps hanging below it), of a row of digits of one height, and of
+    # handwritten digits of mixed sizes whose tops lie anywhere (a rendered photo's row)
+    apple = [[125, 209, 27, 29], [150, 209, 29, 38], [178, 209, 29, 38], [204, 200, 16, 38],
+             [219, 209, 26, 29]]  # fmt: skip
+    digits = [[100 + 40 * i, 200, 28, 40] for i in range(5)]
+    mixed = [[242, 338, 25, 29], [159, 343, 22, 29], [185, 343, 29, 33], [218, 342, 21, 23],
+             [118, 349, 17, 25], [137, 349, 19, 25]]  # fmt: skip
+    # Then the word is one run, and neither row of digits is a word
+    words = printed_words(np.array(apple))
+    assert [sorted(w.tolist()) for w in words] == [[0, 1, 2, 3, 4]]
+    assert printed_words(np.array(digits)) == []
+    assert printed_words(np.array(mixed)) == []
+    # ... nor the word's letters spread apart like digits written one by one
+    spread = np.array(apple) + np.array([[30 * i, 0, 0, 0] for i in range(5)])
+    assert printed_words(spread) == []
+
+
+@pytest.mark.parametrize("word", ["apple", "hello", "below", "house", "people"])
+def test_printed_words_are_not_read_as_digits(word: str) -> None:
+    from edgecam.backends import load_backend
+
+    # Given a printed word on a page: alone, most of its letters read as digits (an "e" as
+    # 8, an "l" as 1, an "o" as 0), and one or more do not
+    page = paper()
+    cv2.putText(page, word, (150, 260), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (30, 30, 30), 4)
+
+    class LetterByLetter(DigitReader):
+        def _without_words(self, det: Detections, glyphs: npt.NDArray[np.int32]) -> Detections:
+            return det
+
+    backend = load_backend("litert")
+    assert len(LetterByLetter(backend).read(page).text) >= 3
+    # When read, then no digit is read in it
+    assert DigitReader(backend).read(page).text == ""
