@@ -267,7 +267,7 @@ class DigitReader:
         Letters read alone are rejected by the network, but in a word many look like digits:
         an "o" is a 0, an "l" a 1, an "e" an 8, a "u" a 4. Pages of printed words read 405
         and 429 digits (60 pages each, three words a page); dropping the readings of word-like
-        runs that hold a glyph left unread takes 45-50 % of them, and no digit of the photo
+        runs that hold a glyph left unread takes 45-52 % of them, and no digit of the photo
         sets, the touching rows or the videos (their digit rows are read whole, or have no
         second line of tops). Written words are left to the network: their letters' heights
         wander as digits' do.
