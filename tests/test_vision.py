@@ -1030,3 +1030,21 @@ def test_printed_words_are_not_read_as_digits(word: str) -> None:
     assert len(LetterByLetter(backend).read(page).text) >= 3
     # When read, then no digit is read in it
     assert DigitReader(backend).read(page).text == ""
+
+
+def test_a_row_of_digits_read_whole_is_kept_though_its_tops_make_a_second_line() -> None:
+    from edgecam.backends import load_backend
+
+    # Given a rendered photo's fast-written row of ten digits whose glyphs look like a
+    # printed word (two short ones on a taller one's baseline, their tops level)
+    row = np.array(
+        [[406, 353, 24, 24], [262, 348, 21, 24], [353, 352, 17, 23], [431, 358, 15, 18],
+         [243, 350, 17, 25], [333, 355, 18, 21], [373, 355, 11, 21], [387, 354, 18, 21],
+         [288, 351, 44, 22]], np.int32)  # fmt: skip
+    assert len(printed_words(row)) == 1
+    reader = DigitReader(load_backend("litert"))
+    read = Detections(row, np.arange(9) % 10, np.full(9, 0.99, np.float32))
+    # When every glyph of it was read, then every reading stands
+    assert len(reader._without_words(read, row)) == 9
+    # ... and when one glyph was not (a letter of a word), none does
+    assert len(reader._without_words(read[np.arange(9) != 4], row)) == 0
