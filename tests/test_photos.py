@@ -355,6 +355,25 @@ def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
     assert labels_at(DigitReader(reader.backend, params=later), page, six) != [6]
 
 
+def test_digits_a_shadow_joins_to_a_filled_mark_are_kept_when_the_join_is_no_digit(
+    make_photos: ModuleType, reader: DigitReader
+) -> None:
+    # Given a webcam photo (make_photos.py, seed 2, photo 66: a squared sheet under a soft
+    # shadow band, blue ink, JPEG 66) with a 9 and a 5 written along the shadow's edge above
+    # a filled "#": the "#" is thick enough for the second, wider look, which takes the
+    # shadow's edge for ink and joins all three into one group a third of the frame tall
+    page, truth = rendered_photo(make_photos, 2, 66)
+    assert truth["conditions"]["shadow"] and truth["conditions"]["jpeg"] == 66
+    top = [d["box"] for d in truth["digits"] if d["box"][1] < 30]
+    assert len(top) == 2
+    # When read, then the 9 and the 5 are read (the joined group reads as nothing)
+    assert sorted(labels_at(reader, page, top)) == [5, 9]
+    # ... which letting every tall group of the second look replace what it covers, read
+    # or not (before 5 Dec), did not do
+    always = replace(DEFAULT_PARAMS, big_same=0.0)
+    assert labels_at(DigitReader(reader.backend, params=always), page, top) == []
+
+
 @pytest.mark.slow
 def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     tmp_path: Path, reader: DigitReader, eval_photos: ModuleType

@@ -89,6 +89,11 @@ class Candidates:
     into ``boxes`` (-1 when it is too wide to be one digit), and its parts are ``count``
     rows of ``part_boxes`` and ``part_tiles`` from ``first``. Only the network can tell
     touching digits from one wide digit, so the reader decides (:meth:`DigitReader.judge`).
+
+    A big digit seen by the wider second look comes beside the groups it covers, as another
+    reading of the same ink: for each tile of :meth:`all_tiles`, ``group`` numbers its group
+    (as ``splits`` does) and ``under`` the big group that replaces it when any tile of that
+    is read, or -1 (both empty: no second look).
     """
 
     boxes: IntArray
@@ -96,6 +101,8 @@ class Candidates:
     part_boxes: IntArray = field(default_factory=lambda: np.empty((0, 4), np.int32))
     part_tiles: FloatArray = field(default_factory=lambda: np.empty((0, TILE, TILE), np.float32))
     splits: IntArray = field(default_factory=lambda: np.empty((0, 4), np.int32))
+    group: IntArray = field(default_factory=lambda: np.empty(0, np.int32))
+    under: IntArray = field(default_factory=lambda: np.empty(0, np.int32))
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -126,11 +133,13 @@ class LocateParams:
     # A digit near half the picture's height can have strokes wider than that kernel: where
     # a group big_look of the short side tall has strokes big_thick of the kernel wide, the
     # ground around it is looked at again with a kernel big_close times as wide, and what
-    # that finds at least big_frac tall replaces what it covers (big_frac 0: never).
+    # that finds at least big_frac tall replaces what it covers (big_frac 0: never): at
+    # once if it is another look at one of them (big_same of its height), else if read.
     big_look: float = 0.1
     big_thick: float = 0.25  # (the replay fixtures' pen digits reach 0.2)
     big_close: float = 2.5
     big_frac: float = 0.2
+    big_same: float = 0.75
     ink_low: float = 0.04  # contrast above the paper floor that can count as ink
     smooth_sigma: float = 0.8  # against sensor noise and JPEG blocks; a 1-px stroke survives it
     noise_k: float = 6.0  # ... and at least this many deviations of the paper's noise
@@ -1394,7 +1403,7 @@ def find_candidates(
     if found.big is not None:
         again = view if found.big == view.extent() else _view_of(image, p.work_long, found.big)
         wide = replace(p, close_frac=p.close_frac * p.big_close)
-        found = found.with_big(_groups(again, wide, None))
+        found = found.with_big(_groups(again, wide, None), p.big_same)
     return found.candidates(p)
 
 
@@ -1467,31 +1476,51 @@ class _Found:
     parts: list[list[list[Part]]] = field(default_factory=list)  # cut in 2, 3 ... (its pixels)
     levels: list[float] = field(default_factory=list)
     tall: list[bool] = field(default_factory=list)  # at least ``big_frac`` of the short side
+    # The index of the wider look's group that replaces this one when it is read, or -1.
+    under: list[int] = field(default_factory=list)
     # Where a big digit with strokes wider than the closing may be: to look at again.
     big: Box | None = None
 
-    def with_big(self, wide: _Found) -> _Found:
-        """This look's groups with a wider closing's tall ones in place of what they cover.
+    def with_big(self, wide: _Found, same: float) -> _Found:
+        """This look's groups and, beside those they cover, a wider closing's tall ones.
 
         A digit near half the picture's height can have strokes (a filled loop, a marker's
         blob) wider than the closing: the paper estimate sinks into them, so they come out
         hollow or in pieces, and the pieces step sharply like a sheet's rim. A closing wider
         than them sees the whole digit. It is not used everywhere, as it also takes a
         shadow's or a desk's darker band for ink and costs a second look.
+
+        A tall group that is another look at one this look found (``same`` of its height
+        or more: the hollowed digit) replaces all it covers, its pieces too. One much
+        taller than all it covers has joined them, as a shadow's edge joins a row of digits
+        to a filled "#": it replaces them only if the network reads it
+        (:meth:`DigitReader.judge`).
         """
         take = [i for i, tall in enumerate(wide.tall) if tall]
         if not take:
             return self
-        out = _Found()
         covers = np.array([wide.boxes[i] for i in take], np.int64)
-        for i, box in enumerate(self.boxes):
-            if not _overlapping(covers, box).any():  # not the hollowed digit nor its pieces
-                out.add(self, i)
+        over = np.array([_overlapping(covers, box) for box in self.boxes], bool).reshape(
+            -1, len(take)
+        )  # this look's group x tall group
+        heights = np.array([box[3] for box in self.boxes], np.int64)
+        joined = np.array(
+            [not (heights[over[:, j]] >= same * covers[j, 3]).any() for j in range(len(take))]
+        )
+        out = _Found()
+        at = len(self.boxes) - int(over[:, ~joined].any(axis=1).sum())  # where the tall go
+        for i in range(len(self.boxes)):
+            if over[i, ~joined].any():  # the hollowed digit or its pieces
+                continue
+            out.add(self, i)
+            if over[i].any():
+                out.under[-1] = at + int(np.argmax(over[i]))
         for i in take:
             out.add(wide, i)
         return out
 
     def add(self, other: _Found, i: int) -> None:
+        self.under.append(-1)
         self.boxes.append(other.boxes[i])
         self.tall.append(other.tall[i])
         self.tiles.append(other.tiles[i])
@@ -1512,6 +1541,8 @@ class _Found:
         out_tiles: list[FloatArray] = []
         part_tiles: list[FloatArray] = []
         splits: list[tuple[int, int, int, int]] = []
+        whole_group: list[int] = []
+        part_group: list[int] = []
         for k in np.flatnonzero(keep).tolist():
             whole_at = -1
             tile = self.tiles[k]
@@ -1519,18 +1550,25 @@ class _Found:
                 whole_at = len(out_boxes)
                 out_boxes.append(self.boxes[k])
                 out_tiles.append(tile)
+                whole_group.append(k)
             for option in self.parts[k]:
                 splits.append((k, whole_at, len(part_boxes), len(option)))
                 for px, py, pw, ph, t in option:
                     part_boxes.append((px, py, pw, ph))
                     part_tiles.append(t)
+                    part_group.append(k)
         empty = Candidates.empty()
+        group = np.array(whole_group + part_group, np.int32)
+        under = np.array(self.under, np.int32)[group]
+        # A big group left out (nested, faint) replaces nothing.
+        under[~keep[np.maximum(under, 0)]] = -1
         return Candidates(
             np.array(out_boxes, np.int32).reshape(-1, 4),
             np.stack(out_tiles).astype(np.float32) if out_tiles else empty.tiles,
             np.array(part_boxes, np.int32).reshape(-1, 4),
             np.stack(part_tiles).astype(np.float32) if part_tiles else empty.part_tiles,
             np.array(splits, np.int32).reshape(-1, 4),
+            *((group, under) if (under >= 0).any() else ()),
         )
 
 
@@ -1796,4 +1834,5 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
             trace.append(((x0, y0, w, h), "", feats(g, **extra)))
         found.boxes.append(view.to_photo(x0, y0, w, h))
         found.tall.append(bool(p.big_frac) and h >= p.big_frac * short)
+        found.under.append(-1)
     return found

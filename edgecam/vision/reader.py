@@ -257,6 +257,8 @@ class DigitReader:
         for group, (_, held) in most.items():
             if group not in best:
                 keep[held] = True
+        if len(cands.under):  # a big digit read replaces the groups it covers
+            keep &= ~np.isin(cands.under, cands.group[keep])
         det = Detections(boxes=cands.all_boxes(), labels=labels, confidences=conf)[keep]
         return self._without_words(det, glyph_boxes(cands)) if len(det) else det
 
