@@ -910,8 +910,10 @@ def sure_of(label: int, p: float) -> list[float]:
             [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98), sure_of(1, 0.99)]],
             [8],
         ),
-        # ... nor in a row of three, as a word cut apart reads two letters firmly ("no")
-        ([sure_of(4, 0.4)], [[sure_of(0, 0.99), sure_of(7, 0.6), sure_of(0, 0.98)]], []),
+        # ... and in a row of three, the two firm parts
+        ([sure_of(4, 0.4)], [[sure_of(5, 0.99), sure_of(7, 0.6), sure_of(3, 0.98)]], [5, 3]),
+        # ... but not one firm part of two (a word "no" cut apart reads its "o" as 0)
+        ([], [[sure_of(0, 0.99), sure_of(7, 0.6)]], []),
         # ... nor with two parts unsure
         (
             [],

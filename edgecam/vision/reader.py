@@ -214,7 +214,7 @@ class DigitReader:
         cut into parts is read as that many digits when the network is sure of every part
         (``split_confidence``) and less sure of the group read whole; of several ways to
         cut it, the one whose least sure part is surest. Where no way is sure in every part
-        and the whole is unsure, a cut into four or more whose parts are all sure but one
+        and the whole is unsure, a cut into three or more whose parts are all sure but one
         keeps those (a row of touching digits, one of them blurred, lost the others with it).
         """
         n = len(cands)
@@ -239,7 +239,7 @@ class DigitReader:
                 least = float(conf[idx].min())
                 if group not in best or least > best[group][0]:
                     best[group] = (least, whole, idx)
-            elif len(held) == count - 1 >= 3 and (whole < 0 or not sure[whole]):
+            elif len(held) == count - 1 >= 2 and (whole < 0 or not sure[whole]):
                 # Firm parts are over 0.96 each: the sum also prefers the cut with more.
                 score = float(conf[held].sum())
                 if group not in most or score > most[group][0]:
@@ -250,10 +250,12 @@ class DigitReader:
             if whole >= 0:
                 keep[whole] = False
             keep[idx] = True
-        # A row of four or more written so fast that one digit smudged into the next: the
+        # A row of three or more written so fast that one digit smudged into the next: the
         # others, read firmly, stand and the unsure one is dropped (the whole was unsure
-        # anyway). Not for shorter rows nor two unsure parts: a word cut apart often reads
-        # two of its letters firmly as digits (an "o" as 0, an "l" as 1).
+        # anyway). Not for a cut in two nor two unsure parts: a word cut apart often reads
+        # its letters firmly as digits (an "o" as 0, an "l" as 1). Rows of three cost pages
+        # of printed and script words 1 % more false digits (1,610 -> 1,624 on 320 pages)
+        # and gave touching photo seed 11 0.9084 -> 0.9127.
         for group, (_, held) in most.items():
             if group not in best:
                 keep[held] = True
