@@ -271,12 +271,13 @@ def test_a_wide_digit_is_not_cut_in_two(
 
 
 def rendered_photo(
-    make_photos: ModuleType, seed: int, index: int
+    make_photos: ModuleType, seed: int, index: int, touching: float = 0.0
 ) -> tuple[npt.NDArray[np.uint8], dict[str, Any]]:
-    """Photo ``index`` of ``make_photos.py --seed SEED`` as written (JPEG) and read back."""
+    """Photo ``index`` of ``make_photos.py --seed SEED [--touching P]`` as written (JPEG)
+    and read back."""
     rng = np.random.default_rng([seed, index])
     size = make_photos.choose_size("mixed", rng)
-    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), 0.0)
+    photo, truth = make_photos.render_photo(rng, size, make_photos.GlyphBank.load(), touching)
     quality = int(truth["conditions"]["jpeg"])
     _, data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(data, cv2.IMREAD_COLOR), truth
@@ -372,6 +373,28 @@ def test_digits_a_shadow_joins_to_a_filled_mark_are_kept_when_the_join_is_no_dig
     # or not (before 5 Dec), did not do
     always = replace(DEFAULT_PARAMS, big_same=0.0)
     assert labels_at(DigitReader(reader.backend, params=always), page, top) == []
+
+
+def test_the_slanted_rim_of_a_sheet_on_a_desk_is_not_read_as_digits(
+    make_photos: ModuleType, reader: DigitReader
+) -> None:
+    # Given a phone photo (make_photos.py --touching 0.7, seed 11, photo 60: 1600x1200, a
+    # light sheet turned on a green desk) whose left rim runs slanted through the cells in
+    # which the locator judges the surface: each cell it crosses counts as paper, and the
+    # desk in it, darker than that paper, as a sliver of ink
+    page, truth = rendered_photo(make_photos, 11, 60, 0.7)
+    assert truth["conditions"]["size"] == "1600x1200" and truth["conditions"]["touching"]
+    boxes = [d["box"] for d in truth["digits"]]
+
+    def false_digits(r: DigitReader) -> int:
+        det = r.read(page).detections
+        return sum(not any(same_place(t, b) for t in boxes) for b in det.boxes)
+
+    # When read, then no digit is read where none is written
+    assert false_digits(reader) == 0
+    # ... where the slivers along the rim were read as 7s and a 1 before 5 Dec
+    rimless = replace(DEFAULT_PARAMS, rim_share=2.0)
+    assert false_digits(DigitReader(reader.backend, params=rimless)) >= 3
 
 
 @pytest.mark.slow

@@ -223,6 +223,11 @@ class LocateParams:
     skin_rb: float = 0.18  # skin: red over blue by this (each / the paper's own there) ...
     skin_open: int = 5  # ... over a patch this wide at half size, wider than a pen stroke
     max_touch: float = 0.3  # ink pixels touching the hand per pixel of height: hidden in part
+    # A group with rim_share of its ink within rim_near // 2 working pixels of a surface cell
+    # that is not paper is the desk, seen in a cell the sheet's rim crosses: a slanted rim
+    # left a sliver in each such cell, read as a row of 7s and 1s (0.3-0.7, 5-13 px: same).
+    rim_share: float = 0.5
+    rim_near: int = 9
     max_parts: int = 400  # components kept for merging; the rest are the smallest specks
 
 
@@ -1583,9 +1588,14 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     low, writing, floor, cells = noise_floor(ink, paper, p)
     binary = ink_mask(ink, floor, p, ref)
     skin: U8 | None = None  # a hand's pixels, where one is in view
+    off_paper: U8 | None = None  # the desk beside the sheet, and a rim of the sheet's cells
     if colour is not None:
         under = paper_colour(colour, p, ref)
-        binary = cv2.bitwise_and(binary, surface_mask(under, (ww, hh), p))
+        surf = surface_mask(under, (ww, hh), p)
+        binary = cv2.bitwise_and(binary, surf)
+        if cv2.countNonZero(surf) < ww * hh:
+            near = np.ones((p.rim_near, p.rim_near), np.uint8)
+            off_paper = np.asarray(cv2.dilate(cv2.bitwise_not(surf), near))
         skin = skin_mask(colour, under, p) if p.skin_pixels else None
         if skin is not None:
             binary = cv2.bitwise_and(binary, cv2.bitwise_not(skin))
@@ -1605,6 +1615,13 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     touching = (
         np.bincount(labels[cv2.dilate(skin, _K3) > 0], minlength=n)
         if skin is not None
+        else np.zeros(n, np.int64)
+    )
+    # Ink pixels beside the desk: the surface is judged in cells (an eighth of the working
+    # size), and a cell the sheet's rim crosses counts as paper, desk and all.
+    off_sheet = (
+        np.bincount(labels[cv2.bitwise_and(off_paper, binary) > 0], minlength=n)
+        if off_paper is not None
         else np.zeros(n, np.int64)
     )
     stats = stats[1:]
@@ -1638,6 +1655,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     gstrong = np.bincount(gid, weights=strong[ids], minlength=ng)
     gbound = np.bincount(gid, weights=boundary[ids], minlength=ng)
     gtouch = np.bincount(gid, weights=touching[ids], minlength=ng)
+    goff = np.bincount(gid, weights=off_sheet[ids], minlength=ng)
     sw = 2 * garea / np.maximum(gbound, 1)
     # Ink around the group that is not its own: a desk's texture, a scribble, a printed page.
     integral = np.asarray(cv2.integral(binary))  # sums of 255 per ink pixel
@@ -1685,6 +1703,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         ("blob", sw > p.max_stroke * gh + 3),
         ("clutter", (clutter > p.max_clutter) & (clutter_v > p.max_clutter / 2)),
         ("hand", gtouch > p.max_touch * gh),
+        ("rim", goff >= p.rim_share * garea),
     ]
     for name, bad in checks:
         reasons[(reasons == "") & bad] = name
