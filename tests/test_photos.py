@@ -397,6 +397,25 @@ def test_the_slanted_rim_of_a_sheet_on_a_desk_is_not_read_as_digits(
     assert false_digits(DigitReader(reader.backend, params=rimless)) >= 3
 
 
+def test_a_close_row_over_its_underline_is_not_taken_for_a_scribble(
+    make_photos: ModuleType, reader: DigitReader
+) -> None:
+    # Given a webcam photo (make_photos.py --touching 0.7, seed 11, photo 17: a ruled sheet,
+    # blue ink) of a long row of digits written close together and underlined: around each
+    # inner digit its neighbours fill much of the ring the clutter test looks at, and the
+    # underline the rest of it below
+    page, truth = rendered_photo(make_photos, 11, 17, 0.7)
+    assert truth["conditions"]["ruling"] == "ruled" and truth["conditions"]["ink"] == "blue"
+    row = [d for d in truth["digits"] if 180 <= d["box"][0] <= 250 and 125 <= d["box"][1] <= 145]
+    assert [d["label"] for d in row] == [5, 2, 2]
+    boxes = [d["box"] for d in row]
+    # When read, then the three are read
+    assert sorted(labels_at(reader, page, boxes)) == [2, 2, 5]
+    # ... which counting the underline as clutter (before 5 Dec) did not do
+    counted = replace(DEFAULT_PARAMS, clutter_run=float("inf"))
+    assert labels_at(DigitReader(reader.backend, params=counted), page, boxes) == []
+
+
 @pytest.mark.slow
 def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     tmp_path: Path, reader: DigitReader, eval_photos: ModuleType

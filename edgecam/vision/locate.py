@@ -201,6 +201,10 @@ class LocateParams:
     # Ink density around a digit, and half that above and below it: more of both is a
     # textured desk or print.
     max_clutter: float = 0.2
+    # ... not counting runs clutter_run times as wide as tall and clutter_run_len of the
+    # short side long (an underline): 3-4 and 0.05-0.1 read the same
+    clutter_run: float = 4.0
+    clutter_run_len: float = 0.1
     min_strong: float = 0.2  # strong-ink pixels per pixel of height: a stroke, not a smudge
     max_surface_sat: float = 0.3  # saturation of what surrounds the ink: paper is near grey
     min_surface: float = 0.2  # brightness around the ink × the page's white: paper, not desk
@@ -1193,6 +1197,7 @@ def page_edges(paper: U8, p: LocateParams, short: float = 0.0) -> U8:
 
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 
 
 def _member(lab: Labels, members: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.bool_]:
@@ -1255,6 +1260,29 @@ def along_edge(
         under = _quantile(paper[y0:y1, x0:x1][member], 0.75)
         out[g] = under < (1 - p.edge_side) * bright
     return out
+
+
+def _ink_around(binary: U8, box: tuple[I64, I64, I64, I64]) -> tuple[F64, F64]:
+    """The share of ink around each group (``box``: x0, y0, x1, y1 arrays) that is not
+    its own, in a ring half the group's longer side wide; and in that ring's part above
+    and below the group only. A row written with a marker, its digits a stroke apart, puts
+    half a neighbour on each side of every inner digit: dense beside it, but bare paper
+    above and below. Texture and print surround a shape on every side."""
+    x0, y0, x1, y1 = box
+    hh, ww = binary.shape
+    integral = np.asarray(cv2.integral(binary))  # sums of 255 per ink pixel
+    w, h = x1 - x0, y1 - y0
+    m = np.maximum(w, h) // 2
+    ex0, ey0 = np.clip(x0 - m, 0, ww), np.clip(y0 - m, 0, hh)
+    ex1, ey1 = np.clip(x1 + m, 0, ww), np.clip(y1 + m, 0, hh)
+    inside = _box_sum(integral, x0, y0, x1, y1)
+    around = _box_sum(integral, ex0, ey0, ex1, ey1) - inside
+    ring = np.maximum((ex1 - ex0) * (ey1 - ey0) - w * h, 1)
+    over_under = _box_sum(integral, x0, ey0, x1, y0) + _box_sum(integral, x0, y1, x1, ey1)
+    return (
+        np.asarray(around / (255 * ring), np.float64),
+        np.asarray(over_under / (255 * np.maximum(w * ((y0 - ey0) + (ey1 - y1)), 1)), np.float64),
+    )
 
 
 def _box_sum(integral: npt.NDArray[Any], x0: I64, y0: I64, x1: I64, y1: I64) -> I64:
@@ -1626,6 +1654,16 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     )
     stats = stats[1:]
     ids = np.arange(1, n)
+    # An underline or a stroke struck along a row is no clutter (below): counted, it made
+    # the digits of a close row over it look like a scribble (their neighbours already
+    # fill near half the ring around each).
+    counted = binary
+    run = (stats[:, 2] >= p.clutter_run * stats[:, 3]) & (stats[:, 2] >= p.clutter_run_len * short)
+    if run.any():
+        counted = binary.copy()
+        for (x, y, w, h, _), label in zip(stats[run].tolist(), ids[run].tolist(), strict=True):
+            cut = counted[y : y + h, x : x + w]
+            cut[labels[y : y + h, x : x + w] == label] = 0
     keep = (stats[:, cv2.CC_STAT_AREA] >= 3) & (
         np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= 3
     )
@@ -1658,19 +1696,13 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     goff = np.bincount(gid, weights=off_sheet[ids], minlength=ng)
     sw = 2 * garea / np.maximum(gbound, 1)
     # Ink around the group that is not its own: a desk's texture, a scribble, a printed page.
-    integral = np.asarray(cv2.integral(binary))  # sums of 255 per ink pixel
-    m = np.maximum(gw, gh) // 2
-    ex0, ey0 = np.clip(gx0 - m, 0, ww), np.clip(gy0 - m, 0, hh)
-    ex1, ey1 = np.clip(gx1 + m, 0, ww), np.clip(gy1 + m, 0, hh)
-    inside = _box_sum(integral, gx0, gy0, gx1, gy1)
-    around = _box_sum(integral, ex0, ey0, ex1, ey1) - inside
-    ring = np.maximum((ex1 - ex0) * (ey1 - ey0) - gw * gh, 1)
-    clutter = around / (255 * ring)
-    # ... and above and below it only. A row written with a marker, its digits a stroke
-    # apart, puts half a neighbour on each side of every inner digit: dense beside it, but
-    # bare paper above and below. Texture and print surround a shape on every side.
-    over_under = _box_sum(integral, gx0, ey0, gx1, gy0) + _box_sum(integral, gx0, gy1, gx1, ey1)
-    clutter_v = over_under / (255 * np.maximum(gw * ((gy0 - ey0) + (ey1 - gy1)), 1))
+    spans = (gx0, gy0, gx1, gy1)
+    clutter, clutter_v = _ink_around(binary, spans)
+    # Writing's own clutter leaves out the runs; a dark desk's grain is judged on all of it
+    # (its streaks are runs too).
+    clutter_w, clutter_wv = (
+        (clutter, clutter_v) if counted is binary else _ink_around(counted, spans)
+    )
     edge_map = page_edges(paper, p, ref)
     edges = np.asarray(cv2.integral(edge_map))
     q = 2
@@ -1701,7 +1733,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
         ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
         ("blob", sw > p.max_stroke * gh + 3),
-        ("clutter", (clutter > p.max_clutter) & (clutter_v > p.max_clutter / 2)),
+        ("clutter", (clutter_w > p.max_clutter) & (clutter_wv > p.max_clutter / 2)),
         ("hand", gtouch > p.max_touch * gh),
         ("rim", goff >= p.rim_share * garea),
     ]
@@ -1716,7 +1748,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
             labels,
             ids=ids,
             groups=groups,
-            box=(gx0, gy0, gx1, gy1),
+            box=spans,
             on_edge=on_edge,
             among=reasons == "",
             p=p,
