@@ -221,6 +221,24 @@ def test_touching_digits_are_read_apart(
     assert lesser.read(page).text != digits
 
 
+@pytest.mark.parametrize(("digits", "which"), [("8808", 1), ("6890", 2), ("0880", 1), ("6868", 2)])
+def test_a_run_of_touching_looped_digits_is_offered_cut(
+    holdout_digits: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    reader: DigitReader,
+    digits: str,
+    which: int,
+) -> None:
+    # Given four digits with loops (0, 6, 8, 9) written into one another: one group of ink
+    # with five to seven loops, more than any one digit has
+    page = digit_row(holdout_digits, digits, 40, which)
+    # When read, then it is cut and every digit is read
+    assert reader.read(page).text == digits
+    # ... where four loops in all (two a digit for two digits, the bar before 5 Dec) took
+    # the group for a grid's remains and read at most a digit apart from it
+    fewer = DigitReader(reader.backend, params=replace(DEFAULT_PARAMS, split_loops=1))
+    assert len(fewer.read(page).text) <= 1
+
+
 def big_digits(
     holdout: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]], digits: str, which: int
 ) -> npt.NDArray[np.uint8]:

@@ -180,6 +180,7 @@ class LocateParams:
     max_stroke: float = 0.3  # stroke width / height above this is a blob, not a digit
     min_rel_level: float = 0.4  # ink at least this × the picture's median candidate ink
     max_holes: int = 3  # 8 has two loops, a sloppy 0 or 8 one more; a grid has many
+    split_loops: int = 2  # ... and a group offered cut, this many for each digit it may hold
     tile_grow: int = 3
     tile_full_pct: float = 75.0
     tile_lo: float = 0.6
@@ -1824,7 +1825,9 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         loops = holes(mask8, h)
         # A grid's remains, a mesh, a texture: no digit has more than two loops (a pair, four).
         whole = not wide[g] and loops <= p.max_holes
-        may_split = bool(splittable[g]) and loops <= 2 * p.max_holes - 2
+        # Cut apart: split_loops a digit, for as many digits as the group is heights wide
+        # (a row "8004" has five).
+        may_split = bool(splittable[g]) and loops <= p.split_loops * max(2, -(-w // h))
         if not whole and not may_split:
             if trace is not None:
                 trace.append(((x0, y0, w, h), "holes", feats(g)))
