@@ -336,6 +336,21 @@ def test_a_marker_row_written_tight_keeps_its_inner_digits() -> None:
     assert all(found(cands, box) for box in boxes)
 
 
+def test_small_blurred_ones_are_not_taken_for_solid_specks() -> None:
+    # Given eight 1s 14 px tall with a 3-px pen, blurred as a webcam does: each fills its
+    # box like a speck, and is 6 px wide, over 0.35 of its height
+    page = paper()
+    boxes = [draw_digit(page, 1, (100 + 40 * i, 200, 4, 14), pen=3) for i in range(8)]
+    page = np.clip(cv2.GaussianBlur(page.astype(np.float32), (0, 0), 1.0), 0, 255)
+    page = page.astype(np.uint8)
+    # When located, then every 1 is a candidate
+    assert all(found(find_candidates(page), box) for box in boxes)
+    # ... which a small group's thin bar at 0.35 of its height, as a large one's (before
+    # 5 Dec), did not let through
+    wide = replace(DEFAULT_PARAMS, thin_small=0.35)
+    assert sum(found(find_candidates(page, wide), box) for box in boxes) <= 2
+
+
 def test_a_digit_amid_texture_is_still_clutter() -> None:
     # Given a 4 drawn on a desk's dense grain (short dark strokes on every side of it)
     page = paper()

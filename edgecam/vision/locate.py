@@ -176,7 +176,9 @@ class LocateParams:
     split_margin: float = 0.15  # a cut in two lies this far (of the width) from either side
     split_path: bool = True  # beside straight cuts, offer ones winding between the digits
     split_turn: float = 0.3  # what a path's sideways step costs, in ink pixels crossed
-    max_fill: float = 0.7  # solid blobs fill their box, digits do not (thin 1s excepted)
+    max_fill: float = 0.7  # solid blobs fill their box, digits do not (thin 1s excepted:
+    thin: float = 0.35  # ... up to this wide for their height, a small one (under 30 px)
+    thin_small: float = 0.4  # up to this: blurred, a 14-px 1 is 5 px wide and fills its box)
     max_stroke: float = 0.3  # stroke width / height above this is a blob, not a digit
     min_rel_level: float = 0.4  # ink at least this × the picture's median candidate ink
     max_holes: int = 3  # 8 has two loops, a sloppy 0 or 8 one more; a grid has many
@@ -1732,7 +1734,11 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         ),
         ("frame", touches_border(gx0, gy0, gx1, gy1, (ww, hh))),
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
-        ("fill", (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (gw > 0.35 * gh)),
+        (
+            "fill",
+            (garea > np.where(small, 0.85, p.max_fill) * gw * gh)
+            & (gw > np.where(small, p.thin_small, p.thin) * gh),
+        ),
         ("blob", sw > p.max_stroke * gh + 3),
         ("clutter", (clutter_w > p.max_clutter) & (clutter_wv > p.max_clutter / 2)),
         ("hand", gtouch > p.max_touch * gh),
