@@ -178,7 +178,7 @@ class LocateParams:
     split_turn: float = 0.3  # what a path's sideways step costs, in ink pixels crossed
     max_fill: float = 0.7  # solid blobs fill their box, digits do not (thin 1s excepted:
     thin: float = 0.35  # ... up to this wide for their height, a small one (under 30 px)
-    thin_small: float = 0.4  # up to this: blurred, a 14-px 1 is 5 px wide and fills its box)
+    thin_small: float = 0.4  # up to this: blurred, a 14-px 1 is 5-6 px wide and fills its box)
     max_stroke: float = 0.3  # stroke width / height above this is a blob, not a digit
     min_rel_level: float = 0.4  # ink at least this × the picture's median candidate ink
     max_holes: int = 3  # 8 has two loops, a sloppy 0 or 8 one more; a grid has many
