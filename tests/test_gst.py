@@ -638,15 +638,39 @@ def test_preload_loads_gstreamer_only_for_its_uris(monkeypatch: pytest.MonkeyPat
     from edgecam.sources import preload
 
     asked: list[int] = []
+    plugins: list[tuple[str, ...]] = []
     monkeypatch.setattr(gstlib, "unavailable", lambda: asked.append(1))
+    monkeypatch.setattr(gstlib, "load_plugins", plugins.append)
     for uri in ("demo", "synthetic:12", "/tmp/clip.mp4", "clip.mp4", "http://host/x"):
         preload(uri)
-    assert not asked
+    assert not asked and not plugins
     for uri in ("file:///tmp/a.mp4", "file:/tmp/a.mp4", "rtsp://u:p@h/s", "csi://0"):
         preload(uri)
     for uri in ("test://ball", "v4l2:///dev/video0", "gst:videotestsrc ! appsink"):
         preload(uri)
     assert len(asked) == 7
+    # ... and the decoders (and for RTSP the depayloaders) only for recordings and streams
+    assert ["libav" in names for names in plugins] == [True] * 3
+    assert ["rtsp" in names for names in plugins] == [False, False, True]
+
+
+PLUGINS = """
+from edgecam.sources import gstlib, preload
+registry = gstlib.load().Gst.Registry.get()
+before = registry.find_plugin("libav").is_loaded()
+preload("file:///tmp/clip.mp4")
+print(before, registry.find_plugin("libav").is_loaded())
+"""
+
+
+@needs_gst
+def test_preload_loads_the_software_decoder_before_the_source_opens() -> None:
+    """gst-libav's load (~57 ms here) was on the path to a recording's first frame; a fresh
+    process, so nothing has loaded it yet."""
+    done = subprocess.run(
+        [sys.executable, "-c", PLUGINS], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["False", "True"]
 
 
 # --- RTSP: a real server, lost and back ---------------------------------------------------------

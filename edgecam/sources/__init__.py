@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 
 DEMO_VIDEO = Path(__file__).resolve().parent.parent / "data" / "demo.mp4"
 GST_SCHEMES = ("csi", "rtsp", "rtsps", "test")
+# What decodebin will load to open a recording or a stream: the demuxers, the software
+# decoders, a Jetson's hardware one (those installed). Loaded by :func:`preload`.
+_DECODE = ("playback", "typefindfunctions", "libav", "nvvideo4linux2")
+_RTSP = ("rtsp", "rtp", "rtpmanager", "udp", *_DECODE)
+DECODERS = {"file": ("isomp4", "matroska", *_DECODE), "rtsp": _RTSP, "rtsps": _RTSP}
 
 __all__ = [
     "DEMO_VIDEO",
@@ -56,14 +61,20 @@ def preload(uri: str) -> None:
     Start-up calls this on a helper thread before it imports the rest of the daemon, so
     PyGObject, the typelibs and the registry (~0.06-0.1 s on the 2-core development VM; more
     on a board's slower cores) load beside that work instead of after it, when the source is
-    opened: a GStreamer replay's first frame came ~0.1 s sooner. Only the URI's form is
+    opened: a GStreamer replay's first frame came ~0.1 s sooner. For a recording or a
+    stream, the plugins that will demux and decode it too (:data:`DECODERS`): gst-libav
+    alone took ~57 ms of opening a recording. Only the URI's form is
     looked at (``gst:``, ``file://``, ``v4l2://`` and the camera schemes), and nothing but
     :mod:`edgecam.sources.gstlib` is imported. Failing here changes nothing: opening the
     source tries again and reports it.
     """
     text = uri.strip()
-    if text.startswith("gst:") or urlsplit(text).scheme in (*GST_SCHEMES, "file", "v4l2"):
-        gstlib.unavailable()
+    scheme = urlsplit(text).scheme
+    if not text.startswith("gst:") and scheme not in (*GST_SCHEMES, "file", "v4l2"):
+        return
+    loaded = gstlib.unavailable() is None
+    if loaded and scheme in DECODERS:
+        gstlib.load_plugins(DECODERS[scheme])
 
 
 def open_source(
