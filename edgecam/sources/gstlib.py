@@ -70,16 +70,14 @@ def unavailable() -> str | None:
     return None
 
 
-def load_plugins(names: tuple[str, ...]) -> list[str]:
-    """Load these plugins now, those installed (the names of the ones loaded).
+def load_plugins(names: tuple[str, ...]) -> None:
+    """Load these plugins now, those installed.
 
     A pipeline loads its plugins while it prerolls; gst-libav, which decodes a recording or
     a stream in software, takes ~57 ms of that on the 2-core development VM (the loader
     relocating libavcodec and its kin), on the critical path of the first frame."""
     registry = load().Gst.Registry.get()
-    loaded = []
     for name in names:
         plugin = registry.find_plugin(name)
-        if plugin is not None and plugin.load() is not None:
-            loaded.append(name)
-    return loaded
+        if plugin is not None:
+            plugin.load()

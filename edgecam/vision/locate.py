@@ -1497,10 +1497,11 @@ class _View(NamedTuple):
         return self.to_photo(0, 0, w, h)
 
 
-def _overlapping(boxes: npt.NDArray[np.int64], box: Box) -> npt.NDArray[np.bool_]:
-    """Which of ``boxes`` share half of their own area or of ``box``'s with it."""
-    both = intersection_matrix(boxes, box)[:, 0] * 2
-    return np.asarray(both >= np.minimum(box[2] * box[3], boxes[:, 2] * boxes[:, 3]))
+def _overlapping(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which boxes of ``a`` (n, 4) share half of their own area, or of the other's, with
+    which of ``b`` (m, 4), as (n, m)."""
+    both = intersection_matrix(a, b) * 2
+    return np.asarray(both >= np.minimum((a[:, 2] * a[:, 3])[:, None], b[:, 2] * b[:, 3]))
 
 
 @dataclass
@@ -1536,13 +1537,9 @@ class _Found:
         if not take:
             return self
         covers = np.array([wide.boxes[i] for i in take], np.int64)
-        over = np.array([_overlapping(covers, box) for box in self.boxes], bool).reshape(
-            -1, len(take)
-        )  # this look's group x tall group
-        heights = np.array([box[3] for box in self.boxes], np.int64)
-        joined = np.array(
-            [not (heights[over[:, j]] >= same * covers[j, 3]).any() for j in range(len(take))]
-        )
+        mine = np.array(self.boxes, np.int64).reshape(-1, 4)
+        over = _overlapping(mine, covers)  # this look's group x tall group
+        joined = ~(over & (mine[:, 3:4] >= same * covers[:, 3])).any(axis=0)
         out = _Found()
         at = len(self.boxes) - int(over[:, ~joined].any(axis=1).sum())  # where the tall go
         for i in range(len(self.boxes)):
