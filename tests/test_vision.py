@@ -927,13 +927,25 @@ def sure_of(label: int, p: float) -> list[float]:
         ),
         # ... and in a row of three, the two firm parts
         ([sure_of(4, 0.4)], [[sure_of(5, 0.99), sure_of(7, 0.6), sure_of(3, 0.98)]], [5, 3]),
-        # ... but not one firm part of two (a word "no" cut apart reads its "o" as 0)
-        ([], [[sure_of(0, 0.99), sure_of(7, 0.6)]], []),
+        # ... but not one firm part of two of what may be one digit (a word "no" cut
+        # apart reads its "o" as 0)
+        ([sure_of(4, 0.4)], [[sure_of(0, 0.99), sure_of(7, 0.6)]], []),
         # ... nor with two parts unsure
         (
-            [],
+            [sure_of(4, 0.4)],
             [[sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98), sure_of(3, 0.5)]],
             [],
+        ),
+        # too wide to be one digit and no way to cut it firm in every part: the firm parts
+        # of the way with the most stand, however many are unsure
+        ([], [[sure_of(0, 0.99), sure_of(7, 0.6)]], [0]),
+        (
+            [],
+            [
+                [sure_of(2, 0.99), sure_of(7, 0.6), sure_of(5, 0.98), sure_of(3, 0.5)],
+                [sure_of(2, 0.99), sure_of(7, 0.7), sure_of(3, 0.5)],
+            ],
+            [2, 5],
         ),
     ],
 )
