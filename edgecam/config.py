@@ -249,7 +249,7 @@ class PipelineConfig(_Section):
         "camera's motion, that forces a full read",
     )
     full_read_frames: int = Field(
-        default=64,
+        default=128,
         ge=1,
         description="a steady view's re-reads look only around the digits it shows (grown by "
         "1.5 digit heights), unless the whole frame was last read this many frames ago or "

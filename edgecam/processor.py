@@ -107,7 +107,7 @@ class FrameProcessor:
         camera: str,
         tracker: Tracker | None = None,
         motion: MotionParams | None = None,
-        full_read_frames: int = 64,
+        full_read_frames: int = 128,
     ) -> None:
         self.reader = reader
         self.full_read_frames = full_read_frames
