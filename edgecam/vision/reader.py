@@ -216,7 +216,7 @@ class DigitReader:
         cut it, the one whose least sure part is surest. Where no way is sure in every part
         and the whole is unsure, a cut into three or more whose parts are all sure but one
         keeps those (a row of touching digits, one of them blurred, lost the others with it);
-        a group too wide to be one digit keeps the firm parts of its firmest cut, however
+        a group that cannot be one digit keeps the firm parts of its firmest cut, however
         many others are unsure.
         """
         n = len(cands)
@@ -231,8 +231,8 @@ class DigitReader:
         keep[n:] = False
         firm = sure & (conf >= self.split_confidence)
         # Per group, the surest way to cut it, judged by its least sure part; failing one
-        # sure in every part, the surest way with all parts firm but one (for a group too
-        # wide to be one digit, with the most firm).
+        # sure in every part, the surest way with all parts firm but one (for a group that
+        # cannot be one digit, with the most firm).
         best: dict[int, tuple[float, int, list[int]]] = {}
         most: dict[int, tuple[float, list[int]]] = {}
         for group, whole, first, count in cands.splits.tolist():
@@ -258,9 +258,10 @@ class DigitReader:
         # anyway). Not for a cut in two nor two unsure parts: a word cut apart often reads
         # its letters firmly as digits (an "o" as 0, an "l" as 1). Rows of three cost pages
         # of printed and script words 1 % more false digits (1,610 -> 1,624 on 320 pages)
-        # and gave touching photo seed 11 0.9084 -> 0.9127. A group too wide to be one digit
-        # (no whole tile) is no word read whole either, and the locator has already judged
-        # its shape writing: its firm parts stand, one of two included. Touching photo seeds
+        # and gave touching photo seed 11 0.9084 -> 0.9127. A group that cannot be one digit
+        # (no whole tile: too wide, or more loops than a digit has) is no word read whole
+        # either, and the locator has already judged its shape writing: its firm parts
+        # stand, one of two included. Touching photo seeds
         # 11 / 12 0.9222 / 0.9103 -> 0.9251 / 0.9157, fresh seed 15 0.9153 -> 0.9227; word
         # pages 1,625 -> 1,630 false digits.
         for group, (_, held) in most.items():
