@@ -261,9 +261,9 @@ class DigitReader:
         # and gave touching photo seed 11 0.9084 -> 0.9127. A group that cannot be one digit
         # (no whole tile: too wide, or more loops than a digit has) is no word read whole
         # either, and the locator has already judged its shape writing: its firm parts
-        # stand, one of two included. Touching photo seeds
-        # 11 / 12 0.9222 / 0.9103 -> 0.9251 / 0.9157, fresh seed 15 0.9153 -> 0.9227; word
-        # pages 1,625 -> 1,630 false digits.
+        # stand, one of two included. Touching photo seeds 11 / 12 0.9222 / 0.9103 ->
+        # 0.9251 / 0.9157, fresh seed 15 0.9153 -> 0.9227; word pages 1,625 -> 1,630 false
+        # digits.
         for group, (_, held) in most.items():
             if group not in best:
                 keep[held] = True
