@@ -267,7 +267,14 @@ class DigitReader:
         for group, (_, held) in most.items():
             if group not in best:
                 keep[held] = True
-        if len(cands.under):  # a big digit read replaces the groups it covers
+        if len(cands.under):  # a big digit read replaces the groups it covers ...
+            # ... unless one of those is read surer: the wider look also joins a shadow's
+            # edge to the digits along it, and such a join can read, unsurely, as a digit
+            for big in np.unique(cands.under[cands.under >= 0]).tolist():
+                whole = keep & (cands.group == big)
+                covered = keep & (cands.under == big)
+                if whole.any() and covered.any() and conf[whole].max() < conf[covered].max():
+                    keep &= ~whole
             keep &= ~np.isin(cands.under, cands.group[keep])
         det = Detections(boxes=cands.all_boxes(), labels=labels, confidences=conf)[keep]
         return self._without_words(det, glyph_boxes(cands)) if len(det) else det
