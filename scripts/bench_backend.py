@@ -23,9 +23,12 @@ import numpy as np
 import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parent.parent
+# The first network, and the second one asked about the tiles the first is unsure of (a
+# tile both read costs the two figures together).
 DEFAULT_MODELS = [
-    ROOT / "models" / "digits" / "model.tflite",
-    ROOT / "models" / "digits" / "model_int8.tflite",
+    ROOT / "models" / "digits" / sub / name
+    for sub in ("", "second")
+    for name in ("model.tflite", "model_int8.tflite")
 ]
 
 

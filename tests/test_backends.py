@@ -49,7 +49,7 @@ def test_litert_plans_every_batch_size_a_page_needs_before_the_first_frame(
     assert [padded_batch(n) for n in (1, 2, 3, 5, 8, 9, 32, 33, 64, 65, 130)] == [
         1, 2, 4, 8, 8, 16, 32, 64, 64, 128, 192
     ]  # fmt: skip
-    backend = load_backend("litert", model=model_dir)
+    backend = load_backend("litert", model=model_dir, second=False)
     planned = dict(backend._interpreters)  # type: ignore[attr-defined]
     images = holdout_digits[0][:32]
     # any digit count up to 32 runs on an interpreter made at start-up (no ~2 ms re-plan
@@ -73,6 +73,57 @@ def test_litert_models_read_held_out_training_digits(
 
 def test_backend_satisfies_the_protocol(model_dir: Path) -> None:
     assert isinstance(load_backend("litert", model=model_dir), Backend)
+
+
+def _doubtful(digits: Digits) -> npt.NDArray[np.float32]:
+    """Held-out digits, and each blended half and half with the next: shapes between two
+    classes, which the first network reads unsurely."""
+    images = digits[0][:40]
+    return np.concatenate([images, (images + np.roll(images, 1, axis=0)) / 2]).astype(np.float32)
+
+
+@pytest.mark.parametrize("file", ["", "model.tflite", "model_int8.tflite"])
+def test_the_second_network_is_asked_only_about_unsure_tiles(
+    model_dir: Path, holdout_digits: Digits, file: str
+) -> None:
+    from edgecam.backends.second import SURE, SecondOpinion
+
+    model = model_dir / file if file else model_dir
+    pair = load_backend("litert", model=model)
+    assert isinstance(pair, SecondOpinion), "the committed models hold a second network"
+    first = load_backend("litert", model=model, second=False)
+    second = load_backend("litert", model=model_dir / "second" / (file or "model.tflite"))
+    tiles = _doubtful(holdout_digits)
+    alone, other, probs = first.predict(tiles), second.predict(tiles), pair.predict(tiles)
+    unsure = alone.max(axis=1) < SURE
+    assert 0 < unsure.sum() < len(tiles)
+    # firm readings are the first network's own; unsure ones the two networks' mean
+    np.testing.assert_array_equal(probs[~unsure], alone[~unsure])
+    np.testing.assert_allclose(probs[unsure], (alone[unsure] + other[unsure]) / 2, atol=1e-5)
+    assert (pair.tiles, pair.asked) == (len(tiles), int(unsure.sum()))
+    assert not np.allclose(other[unsure], alone[unsure], atol=0.05)  # two networks, not one
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.01)  # int8: 1/256 steps
+    assert pair.predict(tiles[:0]).shape == (0, 10)
+
+
+def test_a_model_folder_without_a_second_network_runs_alone(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    from edgecam.backends.litert import LiteRTBackend
+
+    (tmp_path / "model.tflite").write_bytes((model_dir / "model.tflite").read_bytes())
+    assert isinstance(load_backend("litert", model=tmp_path), LiteRTBackend)
+    assert isinstance(load_backend("litert", model=tmp_path / "model.tflite"), LiteRTBackend)
+
+
+def test_a_corrupt_second_network_names_its_file(model_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "model.tflite").write_bytes((model_dir / "model.tflite").read_bytes())
+    (tmp_path / "second").mkdir()
+    (tmp_path / "second" / "model.tflite").write_bytes(b"not a model")
+    with pytest.raises(BackendError) as err:
+        load_backend("litert", model=tmp_path)
+    assert str(tmp_path / "second" / "model.tflite") in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def _skip_if_tensorrt() -> None:

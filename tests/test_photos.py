@@ -240,9 +240,9 @@ def test_a_run_of_touching_looped_digits_is_offered_cut(
     # When read, then it is cut and every digit is read
     assert reader.read(page).text == digits
     # ... where four loops in all (two a digit for two digits, the bar before 5 Dec) took
-    # the group for a grid's remains and read at most a digit apart from it
+    # the group for a grid's remains and read at most two of its digits
     fewer = DigitReader(reader.backend, params=replace(DEFAULT_PARAMS, split_loops=1))
-    assert len(fewer.read(page).text) <= 1
+    assert len(fewer.read(page).text) <= 2
 
 
 def big_digits(
@@ -391,12 +391,13 @@ def test_digits_a_shadow_joins_to_a_filled_mark_are_kept_when_the_join_is_no_dig
     assert truth["conditions"]["shadow"] and truth["conditions"]["jpeg"] == 66
     top = [d["box"] for d in truth["digits"] if d["box"][1] < 30]
     assert len(top) == 2
-    # When read, then the 9 and the 5 are read (the joined group reads as nothing)
+    # When read, then the 9 and the 5 are read (the joined group, read unsurely as a 2 by
+    # the two networks together, does not replace the digits it covers, read surer)
     assert sorted(labels_at(reader, page, top)) == [5, 9]
     # ... which letting every tall group of the second look replace what it covers, read
-    # or not (before 5 Dec), did not do
+    # or not (before 5 Dec), did not do: they were lost with the join
     always = replace(DEFAULT_PARAMS, big_same=0.0)
-    assert labels_at(DigitReader(reader.backend, params=always), page, top) == []
+    assert sorted(labels_at(DigitReader(reader.backend, params=always), page, top)) != [5, 9]
 
 
 def test_the_slanted_rim_of_a_sheet_on_a_desk_is_not_read_as_digits(

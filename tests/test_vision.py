@@ -1046,8 +1046,8 @@ def test_printed_words_are_runs_on_an_x_height_line() -> None:
 def test_printed_words_are_not_read_as_digits(word: str) -> None:
     from edgecam.backends import load_backend
 
-    # Given a printed word on a page: alone, most of its letters read as digits (an "e" as
-    # 8, an "l" as 1, an "o" as 0), and one or more do not
+    # Given a printed word on a page: alone, two or more of its letters read as digits (an
+    # "e" as 8, an "l" as 1, an "o" as 0), and one or more do not
     page = paper()
     cv2.putText(page, word, (150, 260), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (30, 30, 30), 4)
 
@@ -1056,7 +1056,7 @@ def test_printed_words_are_not_read_as_digits(word: str) -> None:
             return det
 
     backend = load_backend("litert")
-    assert len(LetterByLetter(backend).read(page).text) >= 3
+    assert len(LetterByLetter(backend).read(page).text) >= 2
     # When read, then no digit is read in it
     assert DigitReader(backend).read(page).text == ""
 

@@ -60,22 +60,49 @@ def load_backend(
     model: Path | None = None,
     threads: int = 1,
     fallback: bool = True,
+    second: bool = True,
 ) -> Backend:
     """Build the backend called ``name``.
 
     ``model`` is a model file or a folder holding the usual file names; ``None`` means
     :func:`default_model_dir`. A known backend that cannot run here falls back to LiteRT with
-    one warning line, so a board without TensorRT still reads digits.
+    one warning line, so a board without TensorRT still reads digits. Where a ``second``
+    folder beside the model holds a second network (the same file names), it is asked about
+    the tiles the first is unsure of (:class:`~edgecam.backends.second.SecondOpinion`);
+    ``second=False`` builds the first alone.
     """
     if name not in BACKENDS:
         known = ", ".join(sorted(BACKENDS))
         raise BackendError(f"unknown backend {name!r}: choose one of {known}")
     try:
-        return _construct(name, model, threads)
+        first = _construct(name, model, threads)
     except BackendUnavailable as exc:
         if not fallback or name == DEFAULT_BACKEND:
             raise
         log.warning("%s; falling back to %s", exc, DEFAULT_BACKEND)
         # The fallback's own model lives in the same folder, not in a foreign model file.
-        folder = model.parent if model is not None and model.is_file() else model
-        return _construct(DEFAULT_BACKEND, folder, threads)
+        model = model.parent if model is not None and model.is_file() else model
+        name = DEFAULT_BACKEND
+        first = _construct(name, model, threads)
+    other = _second_model(model) if second else None
+    if other is None:
+        return first
+    from edgecam.backends.second import SecondOpinion
+
+    try:
+        return SecondOpinion(first, _construct(name, other, threads))
+    except BaseException:
+        first.close()
+        raise
+
+
+def _second_model(model: Path | None) -> Path | None:
+    """The second network's folder (or file, for a model given as a file), where one exists."""
+    from edgecam.backends.second import SECOND_DIR
+
+    path = default_model_dir() if model is None else model
+    if path.is_dir():
+        folder = path / SECOND_DIR
+        return folder if folder.is_dir() else None
+    other = path.parent / SECOND_DIR / path.name
+    return other if other.is_file() else None
