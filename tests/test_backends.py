@@ -76,17 +76,25 @@ def test_backend_satisfies_the_protocol(model_dir: Path) -> None:
 
 
 def _doubtful(digits: Digits) -> npt.NDArray[np.float32]:
-    """Held-out digits, and each blended half and half with the next: shapes between two
-    classes, which the first network reads unsurely."""
+    """Held-out digits, each blended half and half with the next (shapes between two
+    classes, which the first network reads unsurely), and capital letters (no digit: read
+    flat, ~0.1 a class)."""
+    import cv2
+
     images = digits[0][:40]
-    return np.concatenate([images, (images + np.roll(images, 1, axis=0)) / 2]).astype(np.float32)
+    letters = np.zeros((6, 28, 28), np.uint8)
+    for tile, letter in zip(letters, "AHMNW&", strict=True):
+        cv2.putText(tile, letter, (5, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    return np.concatenate(
+        [images, (images + np.roll(images, 1, axis=0)) / 2, letters / np.float32(255)]
+    ).astype(np.float32)
 
 
 @pytest.mark.parametrize("file", ["", "model.tflite", "model_int8.tflite"])
 def test_the_second_network_is_asked_only_about_unsure_tiles(
     model_dir: Path, holdout_digits: Digits, file: str
 ) -> None:
-    from edgecam.backends.second import SURE, SecondOpinion
+    from edgecam.backends.second import FLAT, SURE, SecondOpinion
 
     model = model_dir / file if file else model_dir
     pair = load_backend("litert", model=model)
@@ -95,14 +103,15 @@ def test_the_second_network_is_asked_only_about_unsure_tiles(
     second = load_backend("litert", model=model_dir / "second" / (file or "model.tflite"))
     tiles = _doubtful(holdout_digits)
     alone, other, probs = first.predict(tiles), second.predict(tiles), pair.predict(tiles)
-    unsure = alone.max(axis=1) < SURE
-    assert 0 < unsure.sum() < len(tiles)
+    top = alone.max(axis=1)
+    unsure = (top < SURE) & (top >= FLAT)
+    assert unsure.any() and (top >= SURE).any() and (top < FLAT).any()
     # firm readings are the first network's own; unsure ones the two networks' mean
     np.testing.assert_array_equal(probs[~unsure], alone[~unsure])
     np.testing.assert_allclose(probs[unsure], (alone[unsure] + other[unsure]) / 2, atol=1e-5)
     assert (pair.tiles, pair.asked) == (len(tiles), int(unsure.sum()))
     assert not np.allclose(other[unsure], alone[unsure], atol=0.05)  # two networks, not one
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.01)  # int8: 1/256 steps
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.04)  # int8: ten 1/256 steps
     assert pair.predict(tiles[:0]).shape == (0, 10)
 
 
