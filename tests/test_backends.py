@@ -46,8 +46,8 @@ def test_litert_plans_every_batch_size_a_page_needs_before_the_first_frame(
 ) -> None:
     from edgecam.backends.litert import padded_batch
 
-    assert [padded_batch(n) for n in (1, 2, 3, 5, 8, 9, 32, 33, 64, 65, 130)] == [
-        1, 2, 4, 8, 8, 16, 32, 64, 64, 128, 192
+    assert [padded_batch(n) for n in (1, 2, 3, 5, 8, 9, 13, 32, 33, 64, 65, 130)] == [
+        1, 2, 3, 6, 8, 12, 16, 32, 48, 64, 128, 192
     ]  # fmt: skip
     backend = load_backend("litert", model=model_dir, second=False)
     planned = dict(backend._interpreters)  # type: ignore[attr-defined]
