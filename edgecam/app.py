@@ -44,6 +44,7 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
     opened is closed again.
     """
     from edgecam.backends import load_backend
+    from edgecam.backends.second import SecondOpinion
     from edgecam.vision.locate import DEFAULT_PARAMS
     from edgecam.vision.reader import DigitReader
 
@@ -113,7 +114,9 @@ def build_pipeline(config: Config, extras: Extras | None = None) -> Pipeline:
         redact(cam.source),
         f"{source.width}x{source.height}" if source.width else "size from its first frame",
         "live: freshest frame" if source.live else "every frame",
-        backend.name,
+        f"{backend.name} with a second network"
+        if isinstance(backend, SecondOpinion)
+        else backend.name,
         ", ".join(s.name for s in sinks if s.name != "telemetry") or "none",
     )
     return Pipeline(

@@ -237,6 +237,8 @@ def test_run_plays_the_bundled_demo_as_a_live_camera() -> None:
     assert frames == sorted(set(frames))
     assert all(r["schema"] == "edgecam.result/1" and r["camera"] == "cam0" for r in results)
     assert sum(len(r["text"].replace(" ", "")) >= 8 for r in results) >= 15
+    # ... and the start-up line says the committed second network is asked too
+    assert "backend litert with a second network" in done.stderr
 
 
 def test_sigterm_stops_the_daemon_fast_and_every_result_is_complete(tmp_path: Path) -> None:
