@@ -19,6 +19,11 @@ held out for validation. Without the file, training says so and uses the data se
 
 Writes to ``--out``: ``model.keras``, ``model.tflite`` (float32), ``model_int8.tflite`` (int8
 weights and activations, int8 input and output), ``model.onnx`` and ``card.json``.
+
+The second network, asked about the tiles the first reads unsurely
+(``edgecam/backends/second.py``), is this script from another seed::
+
+    .venv/bin/python scripts/train_digits.py --seed 4321 --out models/digits/second
 """
 
 from __future__ import annotations
