@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -582,3 +584,50 @@ def test_a_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(ValidationError):
         config.camera.id = "other"
+
+
+def _default(function: Callable[..., object], name: str) -> object:
+    return inspect.signature(function).parameters[name].default
+
+
+def test_the_defaults_are_those_of_what_they_configure() -> None:
+    """The schema repeats the vision core's defaults rather than importing it (``config
+    check`` stays light), so a default changed in one place only is caught here: a daemon
+    run from a config file would otherwise read differently from the library and the CLI."""
+    from edgecam.backends import load_backend
+    from edgecam.backends.second import SURE
+    from edgecam.processor import FrameProcessor
+    from edgecam.tracking import Tracker
+    from edgecam.vision.locate import DEFAULT_PARAMS
+    from edgecam.vision.motion import MotionParams
+    from edgecam.vision.reader import DigitReader
+
+    config, motion, tracker = Config(), MotionParams(), Tracker()
+    pairs = {
+        "backend.threads": (config.backend.threads, _default(load_backend, "threads")),
+        "reader.min_confidence": (
+            config.reader.min_confidence,
+            _default(DigitReader, "min_confidence"),
+        ),
+        "reader.min_margin": (config.reader.min_margin, _default(DigitReader, "min_margin")),
+        "reader.work_long": (config.reader.work_long, DEFAULT_PARAMS.work_long),
+        "tracking.iou": (config.tracking.iou, tracker.iou),
+        "tracking.max_missed": (config.tracking.max_missed, tracker.max_missed),
+        "tracking.votes": (config.tracking.votes, tracker.votes),
+        "pipeline.keyframe_interval": (
+            config.pipeline.keyframe_interval,
+            motion.keyframe_interval,
+        ),
+        "pipeline.max_keyframe_interval": (
+            config.pipeline.max_keyframe_interval,
+            motion.max_interval,
+        ),
+        "pipeline.change_threshold": (config.pipeline.change_threshold, motion.change_threshold),
+        "pipeline.full_read_frames": (
+            config.pipeline.full_read_frames,
+            _default(FrameProcessor, "full_read_frames"),
+        ),
+        # not a config key: the second network is asked below the reader's firm reading
+        "second network's bar": (SURE, _default(DigitReader, "split_confidence")),
+    }
+    assert {k: a for k, (a, _) in pairs.items()} == {k: b for k, (_, b) in pairs.items()}

@@ -20,7 +20,9 @@ import numpy as np
 from edgecam.backends.base import Backend, Batch, Probs
 
 SECOND_DIR = "second"  # beside the model file: the second network, same file names
-SURE = 0.96  # the reader's firm reading (``DigitReader.split_confidence``): no second look
+# The reader's firm reading (``DigitReader.split_confidence``), not imported: the backends do
+# not depend on the vision core. tests/test_config.py holds the two equal.
+SURE = 0.96  # a reading this firm gets no second look
 FLAT = 0.2  # ... nor below this: the first network's "no digit" (a flat output, ~0.1 a class)
 
 
