@@ -637,40 +637,43 @@ def test_gstreamer_loads_once_however_many_threads_ask_at_once(recording: Path) 
 def test_preload_loads_gstreamer_only_for_its_uris(monkeypatch: pytest.MonkeyPatch) -> None:
     from edgecam.sources import preload
 
-    asked: list[int] = []
     plugins: list[tuple[str, ...]] = []
-    monkeypatch.setattr(gstlib, "unavailable", lambda: asked.append(1))
-    monkeypatch.setattr(gstlib, "load_plugins", plugins.append)
+    monkeypatch.setattr(gstlib, "warm", plugins.append)
     for uri in ("demo", "synthetic:12", "/tmp/clip.mp4", "clip.mp4", "http://host/x"):
         preload(uri)
-    assert not asked and not plugins
+    assert not plugins
     for uri in ("file:///tmp/a.mp4", "file:/tmp/a.mp4", "rtsp://u:p@h/s", "csi://0"):
         preload(uri)
     for uri in ("test://ball", "v4l2:///dev/video0", "gst:videotestsrc ! appsink"):
         preload(uri)
-    assert len(asked) == 7
+    assert len(plugins) == 7
     # ... and the decoders (and for RTSP the depayloaders) only for recordings and streams
-    assert ["libav" in names for names in plugins] == [True] * 3
-    assert ["rtsp" in names for names in plugins] == [False, False, True]
+    assert ["libav" in names for names in plugins] == [True] * 3 + [False] * 4
+    assert ["rtsp" in names for names in plugins] == [False, False, True] + [False] * 4
 
 
 PLUGINS = """
-from edgecam.sources import gstlib, preload
-registry = gstlib.load().Gst.Registry.get()
-before = registry.find_plugin("libav").is_loaded()
+import sys
+from edgecam.sources import preload
+light = "numpy" not in sys.modules
 preload("file:///tmp/clip.mp4")
-print(before, registry.find_plugin("libav").is_loaded())
+bare = "gi" not in sys.modules
+from edgecam.sources import gstlib
+registry = gstlib.load().Gst.Registry.get()
+print(light, bare, registry.find_plugin("libav").is_loaded())
 """
 
 
 @needs_gst
 def test_preload_loads_the_software_decoder_before_the_source_opens() -> None:
-    """gst-libav's load (~57 ms here) was on the path to a recording's first frame; a fresh
-    process, so nothing has loaded it yet."""
+    """gst-libav's load (~57 ms here) was on the path to a recording's first frame. The
+    preload runs beside the main thread's imports through GStreamer's C library alone: the
+    sources package costs it no numpy, and it imports no PyGObject, whose Python half held
+    the GIL the main thread's imports wanted. A fresh process, so nothing had loaded it."""
     done = subprocess.run(
         [sys.executable, "-c", PLUGINS], check=True, capture_output=True, text=True, timeout=60
     )
-    assert done.stdout.split() == ["False", "True"]
+    assert done.stdout.split() == ["True", "True", "True"]
 
 
 # --- RTSP: a real server, lost and back ---------------------------------------------------------
@@ -997,12 +1000,16 @@ def test_sigterm_stops_the_daemon_within_2s_in_every_state(
         assert results and results[0]["width"] == 640
 
 
-def test_loading_gstreamer_leaves_cpp_exceptions_working(tmp_path: Path) -> None:
-    # given GStreamer loaded first, as a camera daemon does, then a corrupt model
+@needs_gst
+@pytest.mark.parametrize("first", ["gst.load()", "preload('file:///x.mp4'); gst.load()"])
+def test_loading_gstreamer_leaves_cpp_exceptions_working(tmp_path: Path, first: str) -> None:
+    # given GStreamer loaded first, as a camera daemon does (by PyGObject alone, or by the
+    # start-up's preload through the C library and then PyGObject), then a corrupt model
     bad = tmp_path / "model.tflite"
     bad.write_bytes(b"not a flatbuffer at all" * 10)
     code = (
-        "import sys; from pathlib import Path; from edgecam.sources import gst; gst.load(); "
+        "import sys; from pathlib import Path; from edgecam.sources import gst, preload; "
+        f"{first}\n"
         "from edgecam.backends import load_backend, BackendError\n"
         f"try: load_backend('litert', model=Path({str(bad)!r}))\n"
         "except BackendError as exc: print(exc)"

@@ -56,25 +56,22 @@ __all__ = [
 
 
 def preload(uri: str) -> None:
-    """Import and initialise GStreamer now when ``uri`` names a GStreamer source.
+    """Initialise GStreamer now when ``uri`` names a GStreamer source.
 
-    Start-up calls this on a helper thread before it imports the rest of the daemon, so
-    PyGObject, the typelibs and the registry (~0.06-0.1 s on the 2-core development VM; more
-    on a board's slower cores) load beside that work instead of after it, when the source is
-    opened: a GStreamer replay's first frame came ~0.1 s sooner. For a recording or a
-    stream, the plugins that will demux and decode it too (:data:`DECODERS`): gst-libav
-    alone took ~57 ms of opening a recording. Only the URI's form is
-    looked at (``gst:``, ``file://``, ``v4l2://`` and the camera schemes), and nothing but
-    :mod:`edgecam.sources.gstlib` is imported. Failing here changes nothing: opening the
-    source tries again and reports it.
+    Start-up calls this on a helper thread before it imports the rest of the daemon, so the
+    registry (and, for a recording or a stream, the plugins that will demux and decode it,
+    :data:`DECODERS`: gst-libav alone took ~57 ms of opening a recording) loads on the other
+    core while the main thread imports numpy, OpenCV and the rest. It goes through
+    GStreamer's C library alone (:func:`gstlib.warm`): PyGObject is imported where the
+    source opens. Only the URI's form is looked at (``gst:``, ``file://``, ``v4l2://`` and
+    the camera schemes), and importing this package costs no numpy. Failing here changes
+    nothing: opening the source tries again and reports it.
     """
     text = uri.strip()
     scheme = urlsplit(text).scheme
     if not text.startswith("gst:") and scheme not in (*GST_SCHEMES, "file", "v4l2"):
         return
-    loaded = gstlib.unavailable() is None
-    if loaded and scheme in DECODERS:
-        gstlib.load_plugins(DECODERS[scheme])
+    gstlib.warm(DECODERS.get(scheme, ()))
 
 
 def open_source(

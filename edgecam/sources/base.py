@@ -6,10 +6,12 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from edgecam.errors import UserError
-from edgecam.types import Frame
+
+if TYPE_CHECKING:  # at run time only the annotation names it: importing the sources package
+    from edgecam.types import Frame  # stays free of numpy, for start-up's preload thread
 
 
 class SourceError(UserError):
