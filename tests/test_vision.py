@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,6 +22,7 @@ from edgecam.vision.locate import (
     find_candidates,
     find_lines,
     merge_parts,
+    middle,
     page_angle,
 )
 from edgecam.vision.normalize import TILE
@@ -1077,3 +1081,37 @@ def test_a_row_of_digits_read_whole_is_kept_though_its_tops_make_a_second_line()
     assert len(reader._without_words(read, row)) == 9
     # ... and when one glyph was not (a letter of a word), none does
     assert len(reader._without_words(read[np.arange(9) != 4], row)) == 0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 51])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8])
+def test_middle_is_numpys_median(n: int, dtype: type) -> None:
+    values = (np.random.default_rng(n).random(n) * 200).astype(dtype)
+    assert middle(values) == float(np.median(values))
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+READ_ONCE = """
+import sys, cv2
+from pathlib import Path
+from edgecam.backends import load_backend
+from edgecam.vision.reader import DigitReader
+image = cv2.imread(str(Path("edgecam/data/demo.jpg")))
+text = DigitReader(load_backend("litert")).read(image).text
+print(bool(text), "numpy.ma" in sys.modules)
+"""
+
+
+def test_reading_a_picture_imports_no_numpy_ma() -> None:
+    """numpy's median and percentile import numpy.ma (~8-13 ms) on their first call: the
+    first keyframe's read, on the way to a replay's or a camera's first result."""
+    done = subprocess.run(
+        [sys.executable, "-c", READ_ONCE],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["True", "False"]

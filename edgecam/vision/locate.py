@@ -450,6 +450,17 @@ def _points(mask: U8) -> tuple[IntArray, IntArray]:
     return xy[:, 1], xy[:, 0]
 
 
+def middle(values: npt.NDArray[np.generic]) -> float:
+    """``np.median`` of a non-empty array, the same value, without its NaN check: that
+    check imports ``numpy.ma`` (~8 ms) on its first call, the first keyframe's read."""
+    flat = np.asarray(values).ravel()
+    half = flat.size // 2
+    if flat.size % 2:
+        return float(np.partition(flat, half)[half])
+    pair = np.partition(flat, (half - 1, half))[half - 1 : half + 1]
+    return float(np.mean(pair))
+
+
 def _quantile(values: npt.NDArray[np.generic], q: float) -> float:
     """A quantile by partial sort (np.percentile's overhead is many times larger here)."""
     flat = np.asarray(values).ravel()
@@ -709,7 +720,7 @@ def find_lines(ink: U8, floor: U8, p: LocateParams, short: float = 0.0) -> U8:
         # the bar above the pencil, and the grid's faint stretches between the digits pulled
         # the run's mean down. A sheet's own lines are alike.
         median = _medians(lab, ink_at, long_)
-        pen |= median >= p.line_pen_typical * float(np.median(median[long_])) + 10
+        pen |= median >= p.line_pen_typical * middle(median[long_]) + 10
         long_ &= ~pen | (length >= p.line_pen_len * p.line_len_frac * short)
         if not long_.any():
             continue

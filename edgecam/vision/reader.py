@@ -19,7 +19,14 @@ import numpy.typing as npt
 
 from edgecam.backends.base import Backend
 from edgecam.types import Detections
-from edgecam.vision.locate import DEFAULT_PARAMS, Box, Candidates, LocateParams, find_candidates
+from edgecam.vision.locate import (
+    DEFAULT_PARAMS,
+    Box,
+    Candidates,
+    LocateParams,
+    find_candidates,
+    middle,
+)
 
 IntArray = npt.NDArray[np.int32]
 
@@ -90,11 +97,11 @@ def row_slope(b: list[list[float]], *, min_deg: float = 4.0, max_deg: float = 35
     if len(steps) < 2:
         return 0.0
     angles = np.degrees(np.arctan(steps))
-    middle = float(np.median(angles))
-    agree = np.abs(angles - middle) <= 5.0
-    if agree.sum() < max(2, 0.6 * len(angles)) or not min_deg <= abs(middle) <= max_deg:
+    typical = middle(angles)
+    agree = np.abs(angles - typical) <= 5.0
+    if agree.sum() < max(2, 0.6 * len(angles)) or not min_deg <= abs(typical) <= max_deg:
         return 0.0
-    return float(np.tan(np.radians(np.median(angles[agree]))))
+    return float(np.tan(np.radians(middle(angles[agree]))))
 
 
 def reading_text(boxes: npt.NDArray[np.integer], labels: npt.NDArray[np.integer]) -> str:
