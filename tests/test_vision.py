@@ -16,7 +16,9 @@ from edgecam.types import Detections
 from edgecam.vision.locate import (
     DEFAULT_PARAMS,
     Candidates,
+    _kth_around,
     _points,
+    _quantile,
     components,
     cut_path,
     find_candidates,
@@ -1088,6 +1090,24 @@ def test_a_row_of_digits_read_whole_is_kept_though_its_tops_make_a_second_line()
 def test_middle_is_numpys_median(n: int, dtype: type) -> None:
     values = (np.random.default_rng(n).random(n) * 200).astype(dtype)
     assert middle(values) == float(np.median(values))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantiles_of_repeated_values_are_those_of_a_sort(seed: int) -> None:
+    """The shortcuts for values a picture repeats (8-bit levels, clean paper's darkness 0)
+    give exactly the sorted array's element."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(16384, 40000))
+    levels = rng.integers(0, 256, n).astype(np.uint8)
+    levels[: n // 3] = rng.integers(200, 256)  # a third of it one paper level
+    dark = levels.astype(np.float32) * rng.random(n).astype(np.float32)
+    dark[rng.random(n) < rng.uniform(0.2, 0.6)] = 0.0  # clean paper
+    for q in (0.0, 0.5, 0.95, 1.0):
+        k = int(q * (n - 1))
+        assert _quantile(levels, q) == float(np.sort(levels)[k])
+        assert _quantile(dark, q) == float(np.sort(dark)[k])
+        for common in (0.0, float(dark[n // 2]), float(dark.max())):
+            assert _kth_around(dark, k, common) == float(np.sort(dark)[k])
 
 
 ROOT = Path(__file__).resolve().parent.parent
