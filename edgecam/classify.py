@@ -39,19 +39,11 @@ def load_image(path: Path) -> npt.NDArray[np.uint8]:
 
 def reading_record(source: str, image: npt.NDArray[np.uint8], reading: Reading) -> dict[str, Any]:
     """The ``classify --json`` line for one picture."""
-    det = reading.detections
     return {
         "source": source,
         "width": int(image.shape[1]),
         "height": int(image.shape[0]),
-        "detections": [
-            {
-                "label": int(label),
-                "confidence": round(float(conf), 4),
-                "box": [int(v) for v in box],
-            }
-            for box, label, conf in zip(det.boxes, det.labels, det.confidences, strict=True)
-        ],
+        "detections": reading.detections.records(tracks=False),
         "text": reading.text,
     }
 

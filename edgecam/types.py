@@ -53,6 +53,25 @@ class Detections:
     def __len__(self) -> int:
         return len(self.boxes)
 
+    def records(self, *, tracks: bool = True) -> list[dict[str, Any]]:
+        """One published record per digit (``label``, ``confidence`` to 4 places, ``box``,
+        and ``track`` unless ``tracks`` is false), for a frame's result and a picture's
+        ``classify --json`` line alike. The columns become Python lists once, not element by
+        element: every result of every frame passes here (49 -> 28 µs for 11 digits)."""
+        boxes = self.boxes.astype(np.int64, copy=False).tolist()
+        labels = self.labels.astype(np.int64, copy=False).tolist()
+        confidences = [round(c, 4) for c in self.confidences.tolist()]
+        if not tracks:
+            return [
+                {"label": label, "confidence": conf, "box": box}
+                for box, label, conf in zip(boxes, labels, confidences, strict=True)
+            ]
+        ids = self.track_ids.astype(np.int64, copy=False).tolist()
+        return [
+            {"label": label, "confidence": conf, "box": box, "track": track}
+            for box, label, conf, track in zip(boxes, labels, confidences, ids, strict=True)
+        ]
+
     def __getitem__(self, mask: BoolArray | npt.NDArray[np.intp]) -> Detections:
         """Select rows by boolean mask or index array, keeping every column aligned."""
         return Detections(
@@ -237,13 +256,6 @@ class Result:
     keyframe: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        # Columns to Python lists once, not element by element: every result of every frame
-        # passes here (to_json: 49 -> 28 µs a result of 11 digits).
-        det = self.detections
-        boxes = det.boxes.astype(np.int64, copy=False).tolist()
-        labels = det.labels.astype(np.int64, copy=False).tolist()
-        tracks = det.track_ids.astype(np.int64, copy=False).tolist()
-        confidences = det.confidences.tolist()
         return {
             "schema": RESULT_SCHEMA,
             "camera": self.camera,
@@ -251,10 +263,7 @@ class Result:
             "captured_at": iso_utc(self.captured_wall),
             "width": self.width,
             "height": self.height,
-            "detections": [
-                {"label": label, "confidence": round(conf, 4), "box": box, "track": track}
-                for box, label, conf, track in zip(boxes, labels, confidences, tracks, strict=True)
-            ],
+            "detections": self.detections.records(),
             "text": self.text,
             "latency_ms": {k: round(v, 3) for k, v in self.latency_ms.items()},
         }
