@@ -18,7 +18,7 @@ from edgecam.datasets import (
     load_semeion,
     read_idx,
 )
-from tests.conftest import write_idx
+from tests.conftest import needs_shared_data, write_idx
 
 
 def test_idx_round_trip(tmp_path: Path) -> None:
@@ -58,10 +58,7 @@ def test_holdout_is_every_tenth() -> None:
     assert np.flatnonzero(holdout_mask(25)).tolist() == [0, 10, 20]
 
 
-needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent")
-
-
-@needs_shared
+@needs_shared_data
 def test_opencv_sheet_gives_500_of_each_digit_mnist_centred() -> None:
     images, labels = load_opencv_digits(SHARED_DATA / "opencv-digits" / "digits.png")
     assert images.shape == (5000, 28, 28)
@@ -72,7 +69,7 @@ def test_opencv_sheet_gives_500_of_each_digit_mnist_centred() -> None:
     assert abs(cy.mean() - 14) < 0.1
 
 
-@needs_shared
+@needs_shared_data
 def test_semeion_gives_1593_digits() -> None:
     images, labels = load_semeion(SHARED_DATA / "semeion" / "semeion.data")
     assert images.shape == (1593, 28, 28)

@@ -22,7 +22,7 @@ from edgecam.backends import load_backend
 from edgecam.boxes import same_place
 from edgecam.vision.locate import DEFAULT_PARAMS
 from edgecam.vision.reader import DigitReader
-from tests.conftest import load_script
+from tests.conftest import load_script, needs_shared_glyphs
 
 PHOTOS = 20
 SEED = 7
@@ -318,6 +318,7 @@ def labels_at(r: DigitReader, page: npt.NDArray[np.uint8], boxes: list[Any]) -> 
     ]
 
 
+@needs_shared_glyphs
 def test_pencil_digits_written_on_a_grid_line_keep_their_bases(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:
@@ -361,6 +362,7 @@ def test_one_digit_filling_most_of_the_frame_is_read(
     assert sum(short.read(p).text == str(d) for d, p in enumerate(pages)) <= 2
 
 
+@needs_shared_glyphs
 def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:
@@ -380,6 +382,7 @@ def test_a_marker_digit_a_quarter_of_the_frame_tall_with_a_filled_loop_is_read(
     assert labels_at(DigitReader(reader.backend, params=later), page, six) != [6]
 
 
+@needs_shared_glyphs
 def test_digits_a_shadow_joins_to_a_filled_mark_are_kept_when_the_join_is_no_digit(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:
@@ -400,6 +403,7 @@ def test_digits_a_shadow_joins_to_a_filled_mark_are_kept_when_the_join_is_no_dig
     assert sorted(labels_at(DigitReader(reader.backend, params=always), page, top)) != [5, 9]
 
 
+@needs_shared_glyphs
 def test_the_slanted_rim_of_a_sheet_on_a_desk_is_not_read_as_digits(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:
@@ -422,6 +426,7 @@ def test_the_slanted_rim_of_a_sheet_on_a_desk_is_not_read_as_digits(
     assert false_digits(DigitReader(reader.backend, params=rimless)) >= 3
 
 
+@needs_shared_glyphs
 def test_a_close_row_over_its_underline_is_not_taken_for_a_scribble(
     make_photos: ModuleType, reader: DigitReader
 ) -> None:
@@ -441,6 +446,7 @@ def test_a_close_row_over_its_underline_is_not_taken_for_a_scribble(
     assert labels_at(DigitReader(reader.backend, params=counted), page, boxes) == []
 
 
+@needs_shared_glyphs
 @pytest.mark.slow
 def test_a_squared_sheet_grid_is_removed_where_the_threshold_widens_it(
     tmp_path: Path, reader: DigitReader, eval_photos: ModuleType
