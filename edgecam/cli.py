@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         "replay",
         help="read every frame of a recorded video, with a summary (and a score with --truth)",
     )
-    p.add_argument("video", type=Path, metavar="VIDEO")
+    # A path or a source URI as written: a Path would fold file:// and rtsp:// to one slash.
+    p.add_argument("video", metavar="VIDEO")
     p.add_argument("--config", type=Path, help="TOML config (its camera.source is ignored)")
     p.add_argument("--results", metavar="PATH|-", help="JSON line per frame: a file or -")
     p.add_argument("--truth", type=Path, metavar="TRUTH.json", help="score against this truth")

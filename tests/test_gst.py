@@ -634,6 +634,26 @@ def test_gstreamer_loads_once_however_many_threads_ask_at_once(recording: Path) 
     assert len(done.stdout.strip().splitlines()) == 4  # three results and the summary
 
 
+@needs_gst
+def test_a_replayed_stream_nobody_serves_is_one_line_without_its_password() -> None:
+    # Given an RTSP URI with credentials on a loopback port where nothing listens, as replay's
+    # VIDEO (which once folded "rtsp://" into "rtsp:/": "needs a host", the password shown)
+    uri = f"rtsp://admin:hunter2@127.0.0.1:{free_port()}/stream"
+    done = subprocess.run(
+        [EDGECAM, "replay", uri, "--results", "-"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Then it ends at once with one error line naming the stream, its password hidden
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, done.stderr
+    assert "rtsp://admin:***@127.0.0.1" in errors[0] and "stream is up" in errors[0]
+    assert "hunter2" not in done.stderr + done.stdout
+
+
 def test_preload_loads_gstreamer_only_for_its_uris(monkeypatch: pytest.MonkeyPatch) -> None:
     from edgecam.sources import preload
 

@@ -137,6 +137,10 @@ def test_redact_hides_passwords_only() -> None:
     assert redact("rtsp://u:p@h:554/x") == "rtsp://u:***@h:554/x"
     assert redact("rtsp://h:554/x") == "rtsp://h:554/x"
     assert redact("/videos/a:b.mp4") == "/videos/a:b.mp4"
+    assert redact("rtsp:/u:p@h/x") == "rtsp:/u:***@h/x"  # a path's folded slashes
+    assert redact("gst:rtspsrc location=rtsp://u:p@h/x ! fakesink") == (
+        "gst:rtspsrc location=rtsp://u:***@h/x ! fakesink"
+    )
 
 
 @pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (4, 2), (12, 10)])

@@ -32,8 +32,9 @@ def check_frame_size(what: str, width: int, height: int) -> None:
 
 def redact(text: str) -> str:
     """A URI (or a message or launch string quoting one) with any password hidden, fit for
-    a log line."""
-    return re.sub(r"(//[^/@:\s]*):[^/@\s]*@", r"\1:***@", text)
+    a log line. The user may follow one slash, not two: a path-like argument folds
+    ``rtsp://u:p@h`` into ``rtsp:/u:p@h``."""
+    return re.sub(r"(/[^/@:\s]*):[^/@\s]*@", r"\1:***@", text)
 
 
 def replay_decoder_threads() -> int:

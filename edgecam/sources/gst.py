@@ -345,9 +345,14 @@ class GstSource(RecoveryCounters):
                 self._preroll(stream)
         except _Lost as lost:
             if not self.recover:
+                fix = (
+                    "check the file, or re-encode it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4"
+                    if "filesrc" in launch
+                    else "check that the stream is up and the URI is right"
+                )
                 raise SourceError(
-                    f"video {name} cannot be played through GStreamer ({lost}): check the "
-                    "file, or re-encode it, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4"
+                    f"video {redact(name)} cannot be played through GStreamer "
+                    f"({redact(str(lost))}): {fix}"
                 ) from None
             self._lose(lost)  # a camera that is not up yet is retried like a lost one
         else:
