@@ -19,6 +19,7 @@ from edgecam.app import Extras, build_pipeline
 from edgecam.config import Config, apply_overrides, load_config
 from edgecam.pipeline import Pipeline
 from edgecam.runtime import freeze_startup_objects, tune_for_frames
+from edgecam.sources import redact
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def replay(args: argparse.Namespace) -> int:
     freeze_startup_objects()
     with stop_on_signals(pipeline):
         stats = pipeline.run()
-    summary: dict[str, Any] = {"video": str(args.video), **pipeline.summary()}
+    summary: dict[str, Any] = {"video": redact(str(args.video)), **pipeline.summary()}
     summary["wall_s"] = round(time.monotonic() - started, 3)
     if scorer is not None:
         summary["score"] = scorer.report()

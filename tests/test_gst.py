@@ -839,6 +839,24 @@ def test_rtsp_comes_back_within_3s_of_the_server_and_leaks_nothing(
 
 
 @needs_gst
+def test_a_replayed_stream_keeps_its_password_out_of_the_output(rtsp: RtspServer) -> None:
+    # Given a stream with credentials replayed for a few frames from the command line
+    uri = rtsp.uri.replace("rtsp://", "rtsp://viewer:hunter2@")
+    done = subprocess.run(
+        [EDGECAM, "replay", uri, "--max-frames", "3", "--results", "-"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # Then its three results and the summary come, naming the stream without the password
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 4 and json.loads(lines[-1])["video"].startswith("rtsp://viewer:***@")
+    assert "viewer:***@" in done.stderr and "hunter2" not in done.stdout + done.stderr
+
+
+@needs_gst
 def test_a_frozen_server_is_a_stall_and_is_recovered(rtsp: RtspServer) -> None:
     # given a camera read with a 1 s stall limit
     source = open_source(rtsp.uri, recovery=Recovery(stall_s=1.0, open_s=2.0, max_s=0.5))
