@@ -98,17 +98,14 @@ def find_window(conn: display.Display, title: str) -> Window | None:
                 return found
         return None
 
-    def walk_settled() -> Window | None:
-        # A window destroyed while the tree is walked (the window manager's frame of the
-        # window just closed, Qt's own helpers) answers BadWindow: walk the tree again.
-        for _ in range(20):
-            try:
-                return walk(conn.screen().root, 0)
-            except (error.BadWindow, error.BadDrawable):
-                time.sleep(0.02)
-        return walk(conn.screen().root, 0)
-
-    return walk_settled()
+    # A window destroyed while the tree is walked (the window manager's frame of the window
+    # just closed, Qt's own helpers) answers BadWindow: walk the tree again.
+    for _ in range(20):
+        try:
+            return walk(conn.screen().root, 0)
+        except (error.BadWindow, error.BadDrawable):
+            time.sleep(0.02)
+    return walk(conn.screen().root, 0)
 
 
 def locate(shot: npt.NDArray[np.uint8], image: npt.NDArray[np.uint8]) -> tuple[int, int] | None:

@@ -351,8 +351,7 @@ class GstSource(RecoveryCounters):
                     else "check that the stream is up and the URI is right"
                 )
                 raise SourceError(
-                    f"video {redact(name)} cannot be played through GStreamer "
-                    f"({redact(str(lost))}): {fix}"
+                    f"video {name} cannot be played through GStreamer ({lost}): {fix}"
                 ) from None
             self._lose(lost)  # a camera that is not up yet is retried like a lost one
         else:
