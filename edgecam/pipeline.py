@@ -87,7 +87,10 @@ class FreshestSlot:
     ``period`` (the camera's frame period in seconds, 0 while unknown) makes :meth:`get`
     hand over nothing older than one period while the camera keeps its rate: a held frame
     older than that means the next one was captured and is on its way through the source's
-    conversion (a millisecond or two), so it waits for it, a quarter period at most.
+    conversion (a millisecond or two), so it waits for it. It waits up to one period: on a
+    busy machine the camera's thread now and then delivers a few periods late (a 76 ms old
+    frame once in the full suite when it waited a quarter period), and the frame that then
+    comes is still fresher than the one held; a camera that has stopped costs one period.
     """
 
     def __init__(self, period: Callable[[], float] = lambda: 0.0) -> None:
@@ -120,7 +123,7 @@ class FreshestSlot:
                 if overdue > 0:
                     puts = self._puts
                     self.waited += 1
-                    self._cond.wait_for(lambda: self._puts != puts, period / 4)
+                    self._cond.wait_for(lambda: self._puts != puts, period)
             item, self._item, self._has = self._item, None, False
             return item
 
