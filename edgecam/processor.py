@@ -21,9 +21,11 @@ the read when it comes sooner, as it does in a fast replay), and a paced camera'
 never stall for a read: a steady view's periodic re-read (``interval``) only confirms what
 the tracks show, and a view that changed (new ink, a hand) or moved on is shown as it was
 for that one frame, its new reading from the next. Only the first frame and a view the gate
-lost, which have no reading to carry, are read in line. A steady view's re-read also looks
-only around the digits shown (:func:`reread_region`), at a fraction of a whole read's cost,
-and at the whole frame again once ``full_read_frames`` have gone by since it last did.
+lost, which have no reading to carry, wait for their own read. Every read starts as soon as
+the gate asks for it (:meth:`FrameProcessor.inspect`), ahead of the frames still to be
+finished before it in a replay. A steady view's re-read also looks only around the digits
+shown (:func:`reread_region`), at a fraction of a whole read's cost, and at the whole frame
+again once ``full_read_frames`` have gone by since it last did.
 """
 
 from __future__ import annotations
@@ -85,10 +87,16 @@ class ProcessorStats:
 
 @dataclass(frozen=True)
 class Inspection:
-    """The motion gate's verdict on one frame, and what it cost."""
+    """The motion gate's verdict on one frame, what it cost, and the full read it asked for,
+    already under way on the read worker."""
 
     motion: Motion
     ms: float
+    # The camera's place: its shifts summed over every reference since the stream began,
+    # so that two frames' difference is how far the tracks move from one to the other.
+    place: tuple[float, float] = (0.0, 0.0)
+    read: Future[Reading] | None = None
+    region: Region | None = None  # where that read looks (None: everywhere)
 
 
 def _read_frame(reader: DigitReader, frame: Frame, region: Region | None) -> Reading:
@@ -122,15 +130,45 @@ class FrameProcessor:
         self._pending: Future[Reading] | None = None  # a re-read running beside the loop
         self._pending_region: Region | None = None  # ... and where it looks (None: everywhere)
         self._pending_confirming = False  # ... and whether it is a steady view's re-read
-        self._whole_seq = 0  # the frame last read whole
-        self._worker: ThreadPoolExecutor | None = None  # made at the first read beside
+        self._whole_seq = 0  # the frame last read whole (the gate's side: in gate order)
+        self._worker: ThreadPoolExecutor | None = None  # made at the first read
+        self._closed = False
+        self._origin = (0.0, 0.0)  # the camera's place at the gate's reference
+        self._place = (0.0, 0.0)  # ... at the frame being finished
+        # The shown tracks' boxes as the last read left them, and the camera's place there:
+        # a steady view's re-read looks around them, moved as far as the camera moved since.
+        self._folded: tuple[tuple[float, float], npt.NDArray[np.float64]] = (
+            (0.0, 0.0),
+            np.empty((0, 4), np.float64),
+        )
 
     def inspect(self, frame: Frame, *, stop: threading.Event | None = None) -> Inspection:
-        """The gate's decision for this frame; every frame must then go to :meth:`finish`
-        in the same order."""
+        """The gate's decision for this frame, and the full read it asks for, started at
+        once on the read worker; every frame must then go to :meth:`finish` in the same
+        order.
+
+        The read starts here, not when the frame is finished, so that in a replay, whose
+        gate runs ahead, it runs while the frames before it are finished and published
+        (they used to wait for it: the read's ~10 ms and those frames' work added up).
+        What it looks at depends only on the frame and, for a steady view's re-read, on
+        the tracks the last read left, moved with the camera: the gate decides such a read
+        only once every earlier read has been folded in (:meth:`MotionGate.check`), so the
+        readings are the same whichever thread is where."""
         t0 = time.monotonic()
         motion = self.gate.check(frame, stop=stop)
-        return Inspection(motion, (time.monotonic() - t0) * 1000)
+        ms = (time.monotonic() - t0) * 1000
+        place = (self._origin[0] + motion.dx, self._origin[1] + motion.dy)
+        if not (motion.keyframe or motion.rekey):
+            return Inspection(motion, ms, place)
+        self._origin = place  # the reference moved to this frame
+        if not motion.keyframe:
+            return Inspection(motion, ms, place)
+        region = None
+        if motion.reason == "interval" and self._beside(motion):
+            region = self._region(frame, place)
+        if region is None:
+            self._whole_seq = frame.seq
+        return Inspection(motion, ms, place, self._start(frame, region), region)
 
     def inspect_would_wait(self) -> bool:
         """Whether :meth:`inspect` of the next frame may block until the read in progress is
@@ -151,6 +189,7 @@ class FrameProcessor:
         # keyframe's tracks follow the camera to it before they meet its detections).
         self.tracker.shift(motion.dx - self._carried[0], motion.dy - self._carried[1])
         self._carried = (motion.dx, motion.dy)
+        self._place = inspection.place
         read = False
         t2 = time.monotonic()  # "track": from here, less the reads, to the result
         if self._pending is not None:
@@ -171,19 +210,14 @@ class FrameProcessor:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
             # Only a steady view's re-read confirms, and (beside) looks around the digits shown.
             confirming = motion.reason == "interval"
-            beside = self._beside(motion)
-            region = self._region(frame) if beside and confirming else None
-            if region is None:
-                self._whole_seq = frame.seq
-            if beside:
-                if self._worker is None:
-                    self._worker = ThreadPoolExecutor(1, "edgecam-read")
+            started = inspection.read or self._start(frame, inspection.region)
+            if self._beside(motion):
                 self._pending_confirming = confirming
-                self._pending_region = region
-                self._pending = self._worker.submit(_read_frame, self.reader, frame, region)
+                self._pending_region = inspection.region
+                self._pending = started
             else:
                 read_ms = self._take(
-                    lambda: self.reader.read(frame.image),
+                    started.result,
                     timings,
                     confirming=confirming,
                     size=(frame.width, frame.height),
@@ -215,7 +249,9 @@ class FrameProcessor:
 
     def close(self, timeout: float = 1.0) -> None:
         """Let a read still running beside the loop end (its findings have no frame left to
-        go to) and stop its worker thread."""
+        go to) and stop its worker thread; reads started for frames not yet finished are
+        cancelled."""
+        self._closed = True
         pending, self._pending = self._pending, None
         if pending is not None:
             try:
@@ -228,22 +264,37 @@ class FrameProcessor:
             self._worker.shutdown(wait=False, cancel_futures=True)
             self._worker = None
 
-    def _region(self, frame: Frame) -> Region | None:
-        """Where this steady view's re-read looks: around the digits shown, unless the whole
-        frame was last read ``full_read_frames`` or more frames ago: then all of it, for any
-        digit that earlier reads missed."""
-        region = None
+    def _start(self, frame: Frame, region: Region | None) -> Future[Reading]:
+        """A read of ``frame`` (around ``region``) queued on the read worker: one thread, so
+        reads run one at a time, in frame order, on a reader that is not thread-safe."""
+        if self._closed:  # a gate that ran on after close(): nothing will take its read
+            dropped: Future[Reading] = Future()
+            dropped.cancel()
+            return dropped
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, "edgecam-read")
+        return self._worker.submit(_read_frame, self.reader, frame, region)
+
+    def _region(self, frame: Frame, place: tuple[float, float]) -> Region | None:
+        """Where this steady view's re-read looks: around the digits shown at the frame (at
+        the camera's ``place``), unless the whole frame was last read ``full_read_frames``
+        or more frames ago: then all of it, for any digit that earlier reads missed."""
         since = frame.seq - self._whole_seq  # negative if the source restarted its count
-        if 0 <= since < self.full_read_frames:
-            w, h = frame.width, frame.height
-            in_frame = self.tracker.centred_in((0, 0, w, h))
-            shown = [
-                t.box
-                for t, inside in zip(self.tracker.tracks, in_frame, strict=True)
-                if inside and t.missed <= self.tracker.coast
-            ]
-            region = reread_region(shown, (w, h))
-        return region
+        if not 0 <= since < self.full_read_frames:
+            return None
+        at, boxes = self._folded
+        moved = boxes + np.array([place[0] - at[0], place[1] - at[1], 0.0, 0.0])
+        cx, cy = moved[:, 0] + moved[:, 2] / 2, moved[:, 1] + moved[:, 3] / 2
+        w, h = frame.width, frame.height
+        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+        return reread_region(moved[inside], (w, h))
+
+    def _fold_shown(self) -> None:
+        """Keep the shown tracks' boxes as this read left them, for :meth:`_region` (on the
+        gate's thread, while this one moves the tracks on)."""
+        coast = self.tracker.coast
+        shown = [t.box for t in self.tracker.tracks if t.missed <= coast]
+        self._folded = (self._place, np.array(shown, np.float64).reshape(-1, 4))
 
     def _beside(self, motion: Motion) -> bool:
         """Whether this read runs beside the loop (see the module's docstring): all but the
@@ -276,6 +327,7 @@ class FrameProcessor:
             self.tracker.update(
                 reading.detections, offset=offset, region=region, recheck=confirming, size=size
             )
+            self._fold_shown()
             confirmed = before is not None and before == self._stable_reading()
         finally:
             self.gate.confirm(confirmed)

@@ -238,6 +238,50 @@ class Still:
         pass
 
 
+class Panning(Still):
+    """:class:`Still`'s page under a camera that pans slowly back and forth over it."""
+
+    def read(self) -> Frame | None:
+        frame = super().read()
+        if frame is None:
+            return None
+        t = frame.seq
+        move = np.float32([[1, 0, 60 * np.sin(t / 20)], [0, 1, 25 * np.sin(t / 13)]])
+        size = (self.width, self.height)
+        image = cv2.warpAffine(frame.image, move, size, borderMode=cv2.BORDER_REPLICATE)
+        return Frame(image, frame.seq, frame.captured_mono, frame.captured_wall, self.id)
+
+
+def test_a_reread_started_by_the_gate_looks_where_the_tracks_are_at_its_frame(
+    reader: DigitReader,
+) -> None:
+    """A read starts when the gate asks for it, before the frames ahead of it are finished;
+    a steady view's re-read then looks around the tracks as the last read left them, moved
+    as far as the camera moved since. That must be where the tracks stand once its own frame
+    is finished, moved frame by frame, over a panning, re-keyed view."""
+    source = Panning("31415", frames=200)
+    proc = processor(reader, interval=4)
+    compared = 0
+    while (frame := source.read()) is not None:
+        inspection = proc.inspect(frame)
+        if inspection.read is not None:  # under way before the frame is finished
+            inspection.read.result(timeout=10)
+        proc.finish(frame, inspection)
+        if inspection.region is None:
+            continue
+        tracker = proc.tracker
+        inside = tracker.centred_in((0, 0, frame.width, frame.height))
+        shown = [
+            t.box
+            for t, keep in zip(tracker.tracks, inside, strict=True)
+            if keep and t.missed <= tracker.coast
+        ]
+        assert inspection.region == reread_region(shown, (frame.width, frame.height))
+        compared += 1
+    proc.close()
+    assert compared >= 5 and proc.gate.rekeys >= 3, (compared, proc.reasons, proc.gate.rekeys)
+
+
 class Noting(DigitReader):
     """The real reader, noting where each read looked and what it found."""
 
