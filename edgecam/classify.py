@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import numpy.typing as npt
 
 from edgecam.vision.locate import MIN_SIDE
 from edgecam.vision.reader import DigitReader, Reading
+
+log = logging.getLogger(__name__)
 
 
 class ImageError(Exception):
@@ -56,4 +59,16 @@ def classify_paths(paths: Iterable[Path], reader: DigitReader) -> Iterator[dict[
         except ImageError as exc:
             yield {"source": str(path), "error": str(exc)}
             continue
-        yield reading_record(str(path), image, reader.read(image))
+        try:
+            reading = reader.read(image)
+        except Exception as exc:  # a picture the reader trips on costs that picture only
+            log.debug("reading %s failed", path, exc_info=exc)
+            detail = " ".join(str(exc).split()) or "no message"
+            yield {
+                "source": str(path),
+                "error": f"reading it failed ({type(exc).__name__}: {detail}): a fault in "
+                "edgecam, not in the picture; please report it with the picture "
+                "(--verbose shows the traceback)",
+            }
+            continue
+        yield reading_record(str(path), image, reading)

@@ -397,6 +397,7 @@ class Pipeline:
             self.telemetry.tick(
                 dropped=self._buffer.dropped,
                 sink_failures={n: st.failures for n, st in self.fanout.stats.items()},
+                read_failures=self.processor.stats.read_failures,
             )
         if self.tick is not None:
             self.tick()
@@ -433,6 +434,7 @@ class Pipeline:
             "unprocessed": st.unprocessed,
             "keyframes": proc.stats.keyframes,
             "region_reads": proc.stats.region_reads,
+            "read_failures": proc.stats.read_failures,
             "keyframe_reasons": dict(proc.reasons),
             "rekeys": proc.gate.rekeys,
             "tracks": proc.tracker.created,

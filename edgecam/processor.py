@@ -30,6 +30,7 @@ again once ``full_read_frames`` have gone by since it last did.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -47,6 +48,8 @@ from edgecam.vision.motion import Motion, MotionGate, MotionParams
 from edgecam.vision.reader import DigitReader, Reading, reading_text
 
 Region = tuple[int, int, int, int]
+
+log = logging.getLogger(__name__)
 
 
 REGION_MARGIN = 1.5  # tallest tracked digit's heights a region re-read looks beyond the digits
@@ -83,6 +86,7 @@ class ProcessorStats:
     keyframes: int = 0
     region_reads: int = 0  # keyframes read only around the tracked digits
     digits_read: int = 0
+    read_failures: int = 0  # reads that raised: their frames carried the tracks over
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ class FrameProcessor:
         self._pending: Future[Reading] | None = None  # a re-read running beside the loop
         self._pending_region: Region | None = None  # ... and where it looks (None: everywhere)
         self._pending_confirming = False  # ... and whether it is a steady view's re-read
+        self._pending_seq = 0  # ... and of which frame
         self._whole_seq = 0  # the frame last read whole (the gate's side: in gate order)
         self._worker: ThreadPoolExecutor | None = None  # made at the first read
         self._closed = False
@@ -195,9 +200,10 @@ class FrameProcessor:
         if self._pending is not None:
             # The last frame started a read of itself, the reference of this frame's shift.
             pending, self._pending = self._pending, None
-            waited = self._take(
+            waited, read = self._take(
                 pending.result,
                 timings,
+                seq=self._pending_seq,
                 offset=self._carried,
                 confirming=self._pending_confirming,
                 region=self._pending_region,
@@ -205,7 +211,6 @@ class FrameProcessor:
             )
             timings["read_wait"] = waited
             t2 += waited / 1000
-            read = True
         if motion.keyframe:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
             # Only a steady view's re-read confirms, and (beside) looks around the digits shown.
@@ -214,16 +219,17 @@ class FrameProcessor:
             if self._beside(motion):
                 self._pending_confirming = confirming
                 self._pending_region = inspection.region
+                self._pending_seq = frame.seq
                 self._pending = started
             else:
-                read_ms = self._take(
+                read_ms, read = self._take(
                     started.result,
                     timings,
+                    seq=frame.seq,
                     confirming=confirming,
                     size=(frame.width, frame.height),
                 )
                 t2 += read_ms / 1000
-                read = True
             # The tracks sit at this frame, the new reference (moved there, or just read).
             self._carried = (0.0, 0.0)
         elif motion.rekey:
@@ -308,20 +314,26 @@ class FrameProcessor:
         read: Callable[[], Reading],
         timings: dict[str, float],
         *,
+        seq: int,
         offset: tuple[float, float] = (0.0, 0.0),
         confirming: bool,
         region: Region | None = None,
         size: tuple[int, int] | None = None,
-    ) -> float:
-        """Get a read (made now, or waited for) and fold it into the tracks, moved by
-        ``offset``, the camera's shift since the frame read; answers the gate in any case.
-        ``confirming``: an interval read, whose unchanged reading lets the interval grow;
-        ``region``: where it looked, if not at the whole frame, of ``size`` (width, height).
-        Returns the milliseconds spent getting the read."""
+    ) -> tuple[float, bool]:
+        """Get the read of frame ``seq`` (made now, or waited for) and fold it into the
+        tracks, moved by ``offset``, the camera's shift since the frame read; answers the
+        gate in any case. ``confirming``: an interval read, whose unchanged reading lets the
+        interval grow; ``region``: where it looked, if not at the whole frame, of ``size``
+        (width, height). Returns the milliseconds spent getting the read, and whether it
+        was folded in: a read that raised is logged and counted (:meth:`_read_failed`)."""
         t0 = time.monotonic()
         confirmed = False
         try:
-            reading = read()
+            try:
+                reading = read()
+            except Exception as exc:  # one failed read costs that read, never the loop
+                self._read_failed(seq, exc)
+                return (time.monotonic() - t0) * 1000, False
             got_ms = (time.monotonic() - t0) * 1000
             before = self._stable_reading() if confirming else None
             self.tracker.update(
@@ -333,7 +345,27 @@ class FrameProcessor:
             self.gate.confirm(confirmed)
         self._count_read(reading, timings)
         self.stats.region_reads += int(region is not None)
-        return got_ms
+        return got_ms, True
+
+    def _read_failed(self, seq: int, exc: Exception) -> None:
+        """A read that raised (a backend fault, a picture the locator trips on): its frame
+        and the ones after show the tracks carried over, the gate asks for the next read at
+        the base interval, and the log says so, at the 1st, 2nd, 4th, 8th ... failure so
+        that a lasting fault does not flood it (the traceback with ``--verbose``)."""
+        self.stats.read_failures += 1
+        n = self.stats.read_failures
+        log.debug("camera %s: the read of frame %d failed", self.camera, seq, exc_info=exc)
+        if n & (n - 1) == 0:
+            detail = " ".join(str(exc).split()) or "no message"
+            log.warning(
+                "camera %s: the read of frame %d failed (%s: %s); its digits are carried "
+                "over from the last read (failed reads so far: %d; --verbose for the traceback)",
+                self.camera,
+                seq,
+                type(exc).__name__,
+                detail,
+                n,
+            )
 
     def _count_read(self, reading: Reading, timings: dict[str, float]) -> None:
         timings["locate"] = reading.timings_ms["locate"]

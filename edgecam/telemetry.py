@@ -85,6 +85,12 @@ class Telemetry:
         self.sink_failures = Counter(
             "edgecam_sink_failures", "Results a sink failed to take", ["sink"], registry=r
         )
+        self.read_failures = Counter(
+            "edgecam_read_failures",
+            "Full reads that raised (their frames carried the last reading over)",
+            labels,
+            registry=r,
+        )
         # Each result touches a dozen series: their children are looked up once, not per
         # frame (``labels()`` costs a lock and a dict look-up per call).
         self._frames_c = self.frames.labels(camera)
@@ -98,6 +104,7 @@ class Telemetry:
         self._latest: Result | None = None
         self._last_mono = 0.0
         self._dropped_seen = 0
+        self._read_failures_seen = 0
         self._failures_seen: dict[str, int] = {}
         self._frames = 0
         self._keyframes = 0
@@ -131,11 +138,20 @@ class Telemetry:
             fps = self._fps_locked(now)
         self._fps_c.set(fps)
 
-    def tick(self, *, dropped: int, sink_failures: dict[str, int] | None = None) -> None:
+    def tick(
+        self,
+        *,
+        dropped: int,
+        sink_failures: dict[str, int] | None = None,
+        read_failures: int = 0,
+    ) -> None:
         """Counters only the pipeline keeps, given as running totals."""
         if dropped > self._dropped_seen:
             self.dropped.labels(self.camera).inc(dropped - self._dropped_seen)
             self._dropped_seen = dropped
+        if read_failures > self._read_failures_seen:
+            self.read_failures.labels(self.camera).inc(read_failures - self._read_failures_seen)
+            self._read_failures_seen = read_failures
         for sink, total in (sink_failures or {}).items():
             seen = self._failures_seen.get(sink, 0)
             if total > seen:

@@ -135,6 +135,34 @@ def test_classify_keeps_input_order_and_reports_bad_files_last_in_exit_code(
     assert "too small" in lines[3]["error"] and "7×5" in lines[3]["error"]
 
 
+def test_a_picture_the_reader_trips_on_is_an_error_line_and_the_rest_are_read(
+    tmp_path: Path, page: tuple[Path, list[int]]
+) -> None:
+    """A picture that makes the reader raise (fault injection: no real picture is known to)
+    is an error on its own line, as a bad file is; the pictures after it are read."""
+    from edgecam.backends import load_backend
+    from edgecam.classify import classify_paths
+    from edgecam.vision.reader import DigitReader, Reading
+
+    class Tripping(DigitReader):
+        def read(
+            self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
+        ) -> Reading:
+            if image.shape[1] == 321:
+                raise IndexError("index 0 is out of bounds\nfor axis 0 with size 0")
+            return super().read(image, region)
+
+    path, _ = page
+    narrow = tmp_path / "narrow.png"
+    cv2.imwrite(str(narrow), cv2.imread(str(path))[:, :321])
+    records = list(classify_paths([path, narrow, path], Tripping(load_backend("litert"))))
+    assert [r["source"] for r in records] == [str(path), str(narrow), str(path)]
+    assert records[0]["text"] == records[2]["text"] == "31415"
+    error = records[1]["error"]
+    assert "IndexError: index 0 is out of bounds for axis 0 with size 0" in error, error
+    assert "report it" in error and "\n" not in error
+
+
 def test_classify_without_json_prints_a_readable_line(page: tuple[Path, list[int]]) -> None:
     path, _ = page
     done = edgecam("classify", str(path))

@@ -297,6 +297,47 @@ class Noting(DigitReader):
         return reading
 
 
+class Faulty(DigitReader):
+    """The real reader, whose ``fail_at``-th read raises as a backend fault or a locator
+    bug on some picture would (fault injection: no real picture is known to trip it)."""
+
+    def __init__(self, base: DigitReader, fail_at: int) -> None:
+        super().__init__(base.backend)
+        self.fail_at = fail_at
+        self.reads = 0
+
+    def read(
+        self, image: npt.NDArray[np.generic], region: tuple[int, int, int, int] | None = None
+    ) -> Reading:
+        self.reads += 1
+        if self.reads == self.fail_at:
+            raise ValueError("zero-size array to reduction operation maximum")
+        return super().read(image, region)
+
+
+@pytest.mark.parametrize("fail_at", [1, 3])
+def test_a_read_that_fails_is_logged_and_counted_and_the_loop_goes_on(
+    reader: DigitReader, fail_at: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read that raises costs that read: its frame and the next show what the tracks
+    carry (nothing, for the first frame's), the failure is logged once and counted, and
+    the next read, due at the base interval, reads the sheet again."""
+    source = SyntheticSource(("31415",), frames=40, live=False)
+    sink = Collect()
+    faulty = Faulty(reader, fail_at)
+    proc = FrameProcessor(faulty, camera="t", motion=MotionParams(keyframe_interval=4))
+    pipeline = Pipeline(source, proc, [sink])
+    with caplog.at_level(logging.WARNING):
+        stats = pipeline.run()
+    assert [r.frame for r in sink.results] == list(range(40)) and not stats.source_error
+    assert pipeline.summary()["read_failures"] == 1 and faulty.reads >= fail_at + 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "ValueError: zero-size array" in warnings[0], warnings
+    if fail_at == 1:  # nothing to carry until the next read, four frames on
+        assert sink.results[0].text == "" and not sink.results[0].keyframe
+    assert all(r.text == "31415" for r in sink.results[8:])
+
+
 def test_a_steady_views_rereads_look_around_its_digits_and_now_and_then_at_all(
     reader: DigitReader,
 ) -> None:

@@ -34,11 +34,12 @@ def test_a_replay_is_counted_frame_for_frame_and_scrapes_as_prometheus_text() ->
     assert telemetry.seconds_since_result() is not None
 
 
-def test_drops_and_sink_failures_count_only_what_is_new() -> None:
+def test_drops_and_failures_count_only_what_is_new() -> None:
     telemetry = Telemetry("cam0")
-    telemetry.tick(dropped=3, sink_failures={"mqtt": 1})
-    telemetry.tick(dropped=5, sink_failures={"mqtt": 1})
+    telemetry.tick(dropped=3, sink_failures={"mqtt": 1}, read_failures=1)
+    telemetry.tick(dropped=5, sink_failures={"mqtt": 1}, read_failures=2)
     assert telemetry.snapshot()["dropped"] == 5
     text = generate_latest(telemetry.registry).decode()
     assert 'edgecam_dropped_frames_total{camera="cam0"} 5.0' in text
     assert 'edgecam_sink_failures_total{sink="mqtt"} 1.0' in text
+    assert 'edgecam_read_failures_total{camera="cam0"} 2.0' in text
