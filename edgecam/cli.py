@@ -282,6 +282,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `edgecam classify ... | head` closing early is not an error.
         return 0
+    except Exception as exc:  # a fault in edgecam itself: one line; the traceback on --verbose
+        log.debug("internal fault", exc_info=exc)
+        detail = " ".join(str(exc).split()) or "no message"
+        print(
+            f"edgecam: error: an internal fault ({type(exc).__name__}: {detail}); please "
+            "report it with the command and its --verbose output",
+            file=sys.stderr,
+        )
+        return 70  # EX_SOFTWARE
 
 
 if __name__ == "__main__":

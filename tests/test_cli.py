@@ -195,6 +195,28 @@ def test_bad_model_is_one_line_naming_the_path_and_the_fix(
     assert_one_line_error(done.stderr, str(tmp_path / "model.tflite"), "train_digits.py")
 
 
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_fault_in_edgecam_itself_is_one_line_and_the_traceback_only_on_verbose(
+    page: tuple[Path, list[int]], verbose: bool
+) -> None:
+    """Fault injection: a function deep in the command raises as a bug would."""
+    code = (
+        "import sys; import edgecam.classify as c; from edgecam.cli import main\n"
+        "def boom(*a, **k): raise RuntimeError('no\\nsuch key')\n"
+        "c.load_image = boom\n"
+        f"sys.exit(main([*{['--verbose'] if verbose else []!r}, 'classify', {str(page[0])!r}]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 70, done.stderr
+    line = "internal fault (RuntimeError: no such key)"
+    if verbose:
+        assert "Traceback" in done.stderr and line in done.stderr, done.stderr
+    else:
+        assert_one_line_error(done.stderr, line, "--verbose")
+
+
 def test_evaluate_reports_accuracy_on_an_idx_set(tmp_path: Path, holdout_digits: Digits) -> None:
     images, labels = holdout_digits
     write_idx(tmp_path, (images * 255).round().astype(np.uint8), labels.astype(np.uint8))
