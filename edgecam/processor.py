@@ -153,9 +153,8 @@ class FrameProcessor:
         order.
 
         The read starts here, not when the frame is finished, so that in a replay, whose
-        gate runs ahead, it runs while the frames before it are finished and published
-        (they used to wait for it: the read's ~10 ms and those frames' work added up).
-        What it looks at depends only on the frame and, for a steady view's re-read, on
+        gate runs ahead, it runs while the frames before it are finished and published,
+        rather than after them. What it looks at depends only on the frame and, for a steady view's re-read, on
         the tracks the last read left, moved with the camera: the gate decides such a read
         only once every earlier read has been folded in (:meth:`MotionGate.check`), so the
         readings are the same whichever thread is where."""
