@@ -154,10 +154,10 @@ class FrameProcessor:
 
         The read starts here, not when the frame is finished, so that in a replay, whose
         gate runs ahead, it runs while the frames before it are finished and published,
-        rather than after them. What it looks at depends only on the frame and, for a steady view's re-read, on
-        the tracks the last read left, moved with the camera: the gate decides such a read
-        only once every earlier read has been folded in (:meth:`MotionGate.check`), so the
-        readings are the same whichever thread is where."""
+        rather than after them. What it looks at depends only on the frame and, for a
+        steady view's re-read, on the tracks the last read left, moved with the camera: the
+        gate decides such a read only once every earlier read has been folded in
+        (:meth:`MotionGate.check`), so the readings are the same whichever thread is where."""
         t0 = time.monotonic()
         motion = self.gate.check(frame, stop=stop)
         ms = (time.monotonic() - t0) * 1000
