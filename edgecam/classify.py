@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.errors import fault_line
 from edgecam.vision.locate import MIN_SIDE
 from edgecam.vision.reader import DigitReader, Reading
 
@@ -63,10 +64,9 @@ def classify_paths(paths: Iterable[Path], reader: DigitReader) -> Iterator[dict[
             reading = reader.read(image)
         except Exception as exc:  # a picture the reader trips on costs that picture only
             log.debug("reading %s failed", path, exc_info=exc)
-            detail = " ".join(str(exc).split()) or "no message"
             yield {
                 "source": str(path),
-                "error": f"reading it failed ({type(exc).__name__}: {detail}): a fault in "
+                "error": f"reading it failed ({fault_line(exc)}): a fault in "
                 "edgecam, not in the picture; please report it with the picture "
                 "(--verbose shows the traceback)",
             }

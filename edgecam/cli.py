@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edgecam import __version__
-from edgecam.errors import UserError
+from edgecam.errors import UserError, fault_line
 
 log = logging.getLogger("edgecam")
 
@@ -284,9 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a fault in edgecam itself: one line; the traceback on --verbose
         log.debug("internal fault", exc_info=exc)
-        detail = " ".join(str(exc).split()) or "no message"
         print(
-            f"edgecam: error: an internal fault ({type(exc).__name__}: {detail}); please "
+            f"edgecam: error: an internal fault ({fault_line(exc)}); please "
             "report it with the command and its --verbose output",
             file=sys.stderr,
         )

@@ -10,3 +10,9 @@ from __future__ import annotations
 
 class UserError(Exception):
     """Bad input or environment; the message names the thing and the fix, on one line."""
+
+
+def fault_line(exc: BaseException) -> str:
+    """An unexpected exception as ``Type: message`` on one line, for the one-line reports of
+    a fault in edgecam itself (its message may span lines)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split()) or 'no message'}"

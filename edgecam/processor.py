@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.errors import fault_line
 from edgecam.tracking import Tracker
 from edgecam.types import Frame, Result
 from edgecam.vision.locate import MIN_SIDE
@@ -162,9 +163,8 @@ class FrameProcessor:
         motion = self.gate.check(frame, stop=stop)
         ms = (time.monotonic() - t0) * 1000
         place = (self._origin[0] + motion.dx, self._origin[1] + motion.dy)
-        if not (motion.keyframe or motion.rekey):
-            return Inspection(motion, ms, place)
-        self._origin = place  # the reference moved to this frame
+        if motion.keyframe or motion.rekey:
+            self._origin = place  # the reference moved to this frame
         if not motion.keyframe:
             return Inspection(motion, ms, place)
         region = None
@@ -214,7 +214,8 @@ class FrameProcessor:
             self.reasons[motion.reason] = self.reasons.get(motion.reason, 0) + 1
             # Only a steady view's re-read confirms, and (beside) looks around the digits shown.
             confirming = motion.reason == "interval"
-            started = inspection.read or self._start(frame, inspection.region)
+            started = inspection.read
+            assert started is not None  # inspect() starts the read of every keyframe
             if self._beside(motion):
                 self._pending_confirming = confirming
                 self._pending_region = inspection.region
@@ -355,14 +356,12 @@ class FrameProcessor:
         n = self.stats.read_failures
         log.debug("camera %s: the read of frame %d failed", self.camera, seq, exc_info=exc)
         if n & (n - 1) == 0:
-            detail = " ".join(str(exc).split()) or "no message"
             log.warning(
-                "camera %s: the read of frame %d failed (%s: %s); its digits are carried "
+                "camera %s: the read of frame %d failed (%s); its digits are carried "
                 "over from the last read (failed reads so far: %d; --verbose for the traceback)",
                 self.camera,
                 seq,
-                type(exc).__name__,
-                detail,
+                fault_line(exc),
                 n,
             )
 
