@@ -33,12 +33,51 @@ def load_image(path: Path) -> npt.NDArray[np.uint8]:
     except OSError as exc:
         raise ImageError(f"cannot read file ({exc.strerror or exc})") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None and is_heif(data):
+        image = _decode_heif(path)
     if image is None:
-        raise ImageError("not a readable image (corrupt or unsupported format)")
+        raise ImageError(
+            "not a readable image (corrupt, or a format OpenCV cannot decode): save it as "
+            "JPEG or PNG"
+        )
     h, w = image.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise ImageError(f"too small to read ({w}×{h} px; at least {MIN_SIDE}×{MIN_SIDE})")
     return np.asarray(image, np.uint8)
+
+
+# ISO base media brands of HEIF stills (an iPhone's HEIC photos: its camera's default
+# format) that OpenCV's image codecs lack; AVIF, also HEIF, OpenCV decodes itself.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def is_heif(data: npt.NDArray[np.uint8]) -> bool:
+    """Whether the bytes open with a HEIF file type box (``ftyp`` and a HEIF brand)."""
+    head = data[:12].tobytes()
+    return len(head) == 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _decode_heif(path: Path) -> npt.NDArray[np.uint8] | None:
+    """A HEIF photo as BGR, upright, through libheif (pillow-heif, imported only for one).
+
+    libheif applies the file's rotation and mirroring (HEIF keeps them as transforms of the
+    image, not only as an EXIF tag), so the picture comes as the phone showed it."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageError(
+            "a HEIC/HEIF photo, and pillow-heif is not installed to decode it: run "
+            "scripts/setup.sh (or pip install pillow-heif), or save the photo as JPEG"
+        ) from None
+    try:
+        heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
+        rgb = np.asarray(heif)
+    except Exception as exc:  # libheif's errors name the fault in the file
+        raise ImageError(f"a HEIC/HEIF photo that cannot be decoded ({exc})") from None
+    if rgb.ndim != 3 or rgb.dtype != np.uint8:
+        return None
+    code = cv2.COLOR_RGBA2BGR if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    return np.asarray(cv2.cvtColor(rgb, code), np.uint8)
 
 
 def reading_record(source: str, image: npt.NDArray[np.uint8], reading: Reading) -> dict[str, Any]:

@@ -115,6 +115,36 @@ def test_classify_turns_a_phone_photo_upright_by_its_exif_orientation(
         assert y >= 150 and y + h <= 300
 
 
+def test_classify_reads_an_iphone_heic_photo_upright_and_names_a_broken_one(
+    page: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    # An iPhone's camera saves HEIC unless told otherwise; OpenCV cannot decode it. This one
+    # is written by libheif's own encoder (pillow-heif), stored sideways with the turn that
+    # puts it upright, as a phone held in portrait stores a landscape shot.
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    path, truth = page
+    upright = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90° clockwise to show: written as the HEIF's own rotation
+    photo = tmp_path / "IMG_0001.HEIC"
+    Image.fromarray(cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)).save(
+        photo, format="HEIF", quality=95, exif=exif.tobytes()
+    )
+    broken = tmp_path / "IMG_0002.HEIC"
+    broken.write_bytes(photo.read_bytes()[:300])
+
+    done = edgecam("classify", "--json", str(photo), str(broken))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    good, bad = (json.loads(line) for line in done.stdout.splitlines())
+    assert (good["width"], good["height"]) == (640, 480)
+    assert good["text"] == "".join(map(str, truth))
+    assert "HEIC/HEIF" in bad["error"] and "cannot be decoded" in bad["error"]
+
+
 def test_classify_keeps_input_order_and_reports_bad_files_last_in_exit_code(
     tmp_path: Path, page: tuple[Path, list[int]]
 ) -> None:
@@ -131,7 +161,7 @@ def test_classify_keeps_input_order_and_reports_bad_files_last_in_exit_code(
     assert [line["source"] for line in lines] == [str(missing), str(path), str(corrupt), str(tiny)]
     assert "no such file" in lines[0]["error"]
     assert lines[1]["text"] == "31415"
-    assert "error" in lines[2]
+    assert "save it as JPEG or PNG" in lines[2]["error"]
     assert "too small" in lines[3]["error"] and "7×5" in lines[3]["error"]
 
 
