@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ def load_image(path: Path) -> npt.NDArray[np.uint8]:
         raise ImageError(f"cannot read file ({exc.strerror or exc})") from None
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None and is_heif(data):
-        image = _decode_heif(path)
+        image = _decode_heif(data)
     if image is None:
         raise ImageError(
             "not a readable image (corrupt, or a format OpenCV cannot decode): save it as "
@@ -57,7 +58,7 @@ def is_heif(data: npt.NDArray[np.uint8]) -> bool:
     return len(head) == 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
-def _decode_heif(path: Path) -> npt.NDArray[np.uint8] | None:
+def _decode_heif(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
     """A HEIF photo as BGR, upright, through libheif (pillow-heif, imported only for one).
 
     libheif applies the file's rotation and mirroring (HEIF keeps them as transforms of the
@@ -70,14 +71,16 @@ def _decode_heif(path: Path) -> npt.NDArray[np.uint8] | None:
             "scripts/setup.sh (or pip install pillow-heif), or save the photo as JPEG"
         ) from None
     try:
-        heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
-        rgb = np.asarray(heif)
+        heif = pillow_heif.open_heif(io.BytesIO(data.tobytes()), convert_hdr_to_8bit=True)
+        pixels = np.asarray(heif)
     except Exception as exc:  # libheif's errors name the fault in the file
         raise ImageError(f"a HEIC/HEIF photo that cannot be decoded ({exc})") from None
-    if rgb.ndim != 3 or rgb.dtype != np.uint8:
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
         return None
-    code = cv2.COLOR_RGBA2BGR if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR
-    return np.asarray(cv2.cvtColor(rgb, code), np.uint8)
+    if pixels.ndim == 2:  # a monochrome image
+        return np.asarray(cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR), np.uint8)
+    code = cv2.COLOR_RGBA2BGR if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    return np.asarray(cv2.cvtColor(pixels, code), np.uint8)
 
 
 def reading_record(source: str, image: npt.NDArray[np.uint8], reading: Reading) -> dict[str, Any]:
