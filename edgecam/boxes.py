@@ -50,6 +50,16 @@ def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return out
 
 
+def centres_in(boxes: npt.ArrayLike, rect: BoxLike) -> npt.NDArray[np.bool_]:
+    """For each box (n, 4), whether its centre lies in ``rect`` (x, y, w, h): left and top
+    edges in, right and bottom out, so that tiling rects claim each centre once."""
+    bb = np.asarray(boxes, np.float64).reshape(-1, 4)
+    x0, y0, w, h = (float(v) for v in rect)
+    cx, cy = bb[:, 0] + bb[:, 2] / 2, bb[:, 1] + bb[:, 3] / 2
+    inside: npt.NDArray[np.bool_] = (x0 <= cx) & (cx < x0 + w) & (y0 <= cy) & (cy < y0 + h)
+    return inside
+
+
 def same_place(a: BoxLike, b: BoxLike) -> bool:
     """Evaluation's notion of one object: IoU ≥ 0.3, or either box's centre inside the other."""
     if iou(a, b) >= 0.3:

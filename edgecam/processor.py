@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edgecam.boxes import centres_in
 from edgecam.errors import fault_line
 from edgecam.tracking import Tracker
 from edgecam.types import Frame, Result
@@ -290,10 +291,8 @@ class FrameProcessor:
             return None
         at, boxes = self._folded
         moved = boxes + np.array([place[0] - at[0], place[1] - at[1], 0.0, 0.0])
-        cx, cy = moved[:, 0] + moved[:, 2] / 2, moved[:, 1] + moved[:, 3] / 2
         w, h = frame.width, frame.height
-        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-        return reread_region(moved[inside], (w, h))
+        return reread_region(moved[centres_in(moved, (0, 0, w, h))], (w, h))
 
     def _fold_shown(self) -> None:
         """Keep the shown tracks' boxes as this read left them, for :meth:`_region` (on the

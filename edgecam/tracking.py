@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from edgecam.boxes import iou_matrix
+from edgecam.boxes import centres_in, iou_matrix
 from edgecam.types import Detections
 
 
@@ -171,11 +171,8 @@ class Tracker:
 
     def centred_in(self, rect: tuple[float, float, float, float]) -> list[bool]:
         """For each track, whether its box's centre lies in ``rect`` (x, y, w, h)."""
-        x0, y0, w, h = rect
-        return [
-            x0 <= t.box[0] + t.box[2] / 2 < x0 + w and y0 <= t.box[1] + t.box[3] / 2 < y0 + h
-            for t in self.tracks
-        ]
+        inside: list[bool] = centres_in([t.box for t in self.tracks], rect).tolist()
+        return inside
 
     def _drop_shadowed(self) -> None:
         """Forget unseen tracks that lie on a track seen just now: the same digit boxed a

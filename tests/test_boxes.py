@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgecam.boxes import intersection, iou
+from edgecam.boxes import centres_in, intersection, iou
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,11 @@ def test_intersection_and_iou(
     assert intersection(a, b) == pytest.approx(inter)
     assert iou(a, b) == pytest.approx(expected_iou)
     assert iou(b, a) == pytest.approx(expected_iou)
+
+
+def test_centres_in_counts_the_left_and_top_edges_in_and_the_right_and_bottom_out() -> None:
+    # Centres at x = 5, 15, 25 and y = 5; the rect spans x 10-20 and y 0-10.
+    boxes = [(0, 0, 10, 10), (10, 0, 10, 10), (20, 0, 10, 10), (15, 5, 10, 10)]
+    assert centres_in(boxes, (10, 0, 10, 10)).tolist() == [False, True, False, False]
+    assert centres_in(boxes, (5, 5, 10, 5)).tolist() == [True, False, False, False]
+    assert centres_in([], (0, 0, 10, 10)).tolist() == []
