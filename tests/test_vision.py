@@ -1048,6 +1048,20 @@ def test_printed_words_are_runs_on_an_x_height_line() -> None:
     assert printed_words(spread) == []
 
 
+def test_a_glyph_many_times_taller_than_its_neighbours_joins_no_word() -> None:
+    # Given a blurred photo's glyphs (seed 5, photo 29): a "2" joined by a squared page's
+    # vertical rule into a glyph 117 px tall, beside the "6" of its row and over a row of
+    # digits 10-17 px tall (8, 1, 8, 3) below it, the 1 and the 3 with tops lower than
+    # the 8s' and bottoms level with them
+    glyphs = np.array([[465, 26, 24, 117], [434, 29, 16, 25], [490, 127, 5, 14],
+                       [442, 131, 19, 17], [505, 130, 10, 10]])  # fmt: skip
+    # Then no word is made of them: letters of one word are of one size of type, and
+    # the tall glyph's reach had joined the two rows into a "word" whose 6, 8s and 1 were
+    # all dropped
+    assert printed_words(glyphs) == []
+    assert printed_words(glyphs, span=100.0) != []
+
+
 @pytest.mark.parametrize("word", ["apple", "hello", "below", "house", "people"])
 def test_printed_words_are_not_read_as_digits(word: str) -> None:
     from edgecam.backends import load_backend

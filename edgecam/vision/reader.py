@@ -126,16 +126,24 @@ def glyph_boxes(cands: Candidates) -> IntArray:
 
 
 def printed_words(
-    boxes: npt.NDArray[np.integer], *, gap: float = 0.25, level: float = 0.05, rise: float = 0.18
+    boxes: npt.NDArray[np.integer],
+    *,
+    gap: float = 0.25,
+    level: float = 0.05,
+    rise: float = 0.18,
+    span: float = 3.0,
 ) -> list[IntArray]:
     """Runs of glyphs that look like lowercase words: indices into ``boxes``, one array a run.
 
     A run is three or more glyphs side by side, each at most ``gap`` times the taller one's
-    height from the next. It looks like a word when two or more of them stand on a taller
-    neighbour's baseline (bottoms within ``level`` of the run's height) with their tops
-    ``rise`` or more below its top, and those tops agree with each other within ``level``:
-    an x-height line under ascenders, as in "apple" or "hello". Digits share one height;
-    handwritten ones of mixed sizes have tops scattered, not on a second line.
+    height from the next and at most ``span`` times as tall (a word's letters are of one size
+    of type; a digit that a ruled line joins is many times its row's height, and its reach
+    had joined the rows above and below into one "word"). It looks like a word when two or
+    more of them stand on a taller neighbour's baseline (bottoms within ``level`` of the
+    run's height) with their tops ``rise`` or more below its top, and those tops agree with
+    each other within ``level``: an x-height line under ascenders, as in "apple" or "hello".
+    Digits share one height; handwritten ones of mixed sizes have tops scattered, not on a
+    second line.
     """
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(b)
@@ -146,10 +154,12 @@ def printed_words(
     space = np.maximum(x[:, None], x[None, :]) - np.minimum(right[:, None], right[None, :])
     overlap = np.minimum(bottom[:, None], bottom[None, :]) - np.maximum(y[:, None], y[None, :])
     taller, narrower = np.maximum(h[:, None], h[None, :]), np.minimum(w[:, None], w[None, :])
+    shorter = np.minimum(h[:, None], h[None, :])
     near = (
         (space <= gap * taller)
+        & (taller <= span * shorter)  # letters of one size of type
         & (space > -0.3 * narrower)  # side by side, not one inside the other
-        & (overlap >= 0.5 * np.minimum(h[:, None], h[None, :]))
+        & (overlap >= 0.5 * shorter)
     )
     np.fill_diagonal(near, False)
     parent = list(range(n))
