@@ -357,6 +357,28 @@ def test_small_blurred_ones_are_not_taken_for_solid_specks() -> None:
     assert sum(found(find_candidates(page, wide), box) for box in boxes) <= 2
 
 
+@pytest.mark.parametrize(("pen", "blur"), [(20, 1.5), (20, 3.0), (24, 1.5), (24, 3.0)])
+def test_a_fat_blurred_8_that_fills_its_box_is_read_for_its_loops(pen: int, blur: float) -> None:
+    from edgecam.backends import load_backend
+
+    # Given an 8 written with a marker so broad, and blurred, that its ink fills 0.71-0.76
+    # of its box, as a solid blob's does, beside a solid blob as tall
+    page = paper()
+    for axes, centre in (((16, 18), (315, 200)), ((19, 22), (315, 238))):
+        cv2.ellipse(page, centre, axes, 0, 0, 360, (30, 30, 30), pen, cv2.LINE_AA)
+    cv2.ellipse(page, (480, 220), (16, 40), 0, 0, 360, (30, 30, 30), -1, cv2.LINE_AA)
+    page = cv2.GaussianBlur(page, (0, 0), blur)
+    # When read, then the 8 is read, for its loops (it was rejected as a filled blob), and
+    # the blob, which has none, is still not a candidate
+    trace: list[tuple[Box, str, dict[str, float]]] = []
+    cands = find_candidates(page, trace=trace)
+    assert [b for b in cands.boxes.tolist() if b[0] > 400] == []
+    assert any(why == "fill" and b[0] > 400 for b, why, _ in trace)
+    reading = DigitReader(load_backend("litert")).read(page)
+    assert reading.text == "8"
+    assert reading.detections.boxes[0][0] < 400
+
+
 def test_a_digit_amid_texture_is_still_clutter() -> None:
     # Given a 4 drawn on a desk's dense grain (short dark strokes on every side of it)
     page = paper()

@@ -1775,6 +1775,15 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     # where a speck of noise read as a confident 4.
     min_h = max(p.min_work_px, min_h)
     reasons = np.full(ng, "", object)
+    filled = (garea > np.where(small, 0.85, p.max_fill) * gw * gh) & (
+        gw > np.where(small, p.thin_small, p.thin) * gh
+    )
+    # A blurred 8 or 0 fills its box as a blob does, but keeps a loop open.
+    for g in np.nonzero(filled & (gh >= min_h))[0].tolist():
+        x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
+        member = _member(labels[y0:y1, x0:x1], ids[np.asarray(groups[g])])
+        if holes(member.astype(np.uint8), y1 - y0) >= 1:
+            filled[g] = False
     # Too wide for one digit, but maybe digits that touch: the other checks still apply.
     wide = gw > p.max_aspect * gh
     splittable = (gw >= p.split_aspect * gh) & (gw <= p.split_max_aspect * gh)
@@ -1785,11 +1794,7 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         ),
         ("frame", touches_border(gx0, gy0, gx1, gy1, (ww, hh))),
         ("faint", gstrong < np.maximum(3, p.min_strong * gh)),
-        (
-            "fill",
-            (garea > np.where(small, 0.85, p.max_fill) * gw * gh)
-            & (gw > np.where(small, p.thin_small, p.thin) * gh),
-        ),
+        ("fill", filled),
         ("blob", sw > p.max_stroke * gh + 3),
         ("clutter", (clutter_w > p.max_clutter) & (clutter_wv > p.max_clutter / 2)),
         ("hand", gtouch > p.max_touch * gh),
