@@ -379,6 +379,42 @@ def test_a_fat_blurred_8_that_fills_its_box_is_read_for_its_loops(pen: int, blur
     assert reading.detections.boxes[0][0] < 400
 
 
+@pytest.mark.parametrize(("gap", "pen"), [(10, 3), (10, 5), (14, 4)])
+def test_a_4_written_in_two_strokes_apart_is_read_as_one_4(gap: int, pen: int) -> None:
+    from edgecam.backends import load_backend
+
+    # Given three 4s written in two strokes each, an "L" and a bar to its right that
+    # its crossbar stops short of by a gap (a quick open-top 4), the bar each time lower
+    page = paper()
+    for i, x in enumerate((120, 300, 460)):
+        corner = np.array([[x + 12, 150], [x, 212], [x + 40, 212]])
+        cv2.polylines(page, [corner], False, (30, 30, 30), pen, cv2.LINE_AA)
+        cv2.line(page, (x + 40 + gap, 150 + 6 * i), (x + 38 + gap, 250), (30, 30, 30), pen)
+    page = cv2.GaussianBlur(page, (0, 0), 1.0)
+    backend = load_backend("litert")
+    # When read, then each is one 4 (the two groups offered joined as well) ...
+    assert DigitReader(backend).read(page).text == "444"
+    # ... where read group by group, each bar was a 1
+    apart = replace(DEFAULT_PARAMS, join_gap=0.0)
+    assert DigitReader(backend, params=apart).read(page).text == "111"
+
+
+def test_digits_written_close_are_not_joined_into_one() -> None:
+    from edgecam.backends import load_backend
+
+    # Given pairs of digits written close, a narrow 1 beside each (as in "17", "11")
+    page = paper()
+    for i, (left, right) in enumerate(((1, 7), (1, 1), (1, 4))):
+        x = 60 + 150 * i
+        draw_digit(page, left, (x, 200, 12, 60), pen=5)
+        draw_digit(page, right, (x + 22, 200, 36, 60), pen=5)
+    # When read, then each digit is read alone: "17" and "14" are offered joined too (as
+    # narrow as one digit), but both their digits read firmly
+    reader = DigitReader(load_backend("litert"))
+    assert len(reader.locate(page).joins) == 2
+    assert reader.read(page).text == "171114"
+
+
 def test_a_digit_amid_texture_is_still_clutter() -> None:
     # Given a 4 drawn on a desk's dense grain (short dark strokes on every side of it)
     page = paper()

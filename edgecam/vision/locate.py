@@ -94,6 +94,11 @@ class Candidates:
     reading of the same ink: for each tile of :meth:`all_tiles`, ``group`` numbers its group
     (as ``splits`` does) and ``under`` the big group that replaces it when any tile of that
     is read, or -1 (both empty: no second look).
+
+    Two groups side by side that together have one digit's shape (a 4 written in two
+    strokes, its "L" apart from its bar) come as well joined: each of ``joins`` rows is
+    (joined, left, right), indices into ``boxes``; the joined tile replaces the two when the
+    network reads it firmly and not both of them.
     """
 
     boxes: IntArray
@@ -103,6 +108,7 @@ class Candidates:
     splits: IntArray = field(default_factory=lambda: np.empty((0, 4), np.int32))
     group: IntArray = field(default_factory=lambda: np.empty(0, np.int32))
     under: IntArray = field(default_factory=lambda: np.empty(0, np.int32))
+    joins: IntArray = field(default_factory=lambda: np.empty((0, 3), np.int32))
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -167,6 +173,12 @@ class LocateParams:
     min_work_px: float = 7.0
     max_h_frac: float = 0.9  # largest digit height: a phone held close over one digit
     max_join_frac: float = 0.65  # ... and largest group that parts are joined into
+    # Two groups side by side are offered joined as well (a 4 in two strokes) when at most
+    # join_gap of the taller apart, the shorter join_short of its height or more, and
+    # together no wider than join_aspect of their height (0: never).
+    join_gap: float = 0.2
+    join_short: float = 0.5
+    join_aspect: float = 1.0
     max_aspect: float = 1.8  # width / height: the widest 0 or 2 seen at a slant
     split_aspect: float = 0.95  # a group this wide may be touching digits ...
     # ... up to this wide, in up to this many parts: a date or a phone number written in one
@@ -1571,6 +1583,8 @@ class _Found:
     under: list[int] = field(default_factory=list)
     # Where a big digit with strokes wider than the closing may be: to look at again.
     big: Box | None = None
+    # (joined, left, right): a group made of two side by side, and the two (indices here).
+    joins: list[tuple[int, int, int]] = field(default_factory=list)
 
     def with_big(self, wide: _Found, same: float) -> _Found:
         """This look's groups and, beside those they cover, a wider closing's tall ones.
@@ -1596,14 +1610,21 @@ class _Found:
         joined = ~(over & (mine[:, 3:4] >= same * covers[:, 3])).any(axis=0)
         out = _Found()
         at = len(self.boxes) - int(over[:, ~joined].any(axis=1).sum())  # where the tall go
+        moved: dict[int, int] = {}
         for i in range(len(self.boxes)):
             if over[i, ~joined].any():  # the hollowed digit or its pieces
                 continue
+            moved[i] = len(out.boxes)
             out.add(self, i)
             if over[i].any():
                 out.under[-1] = at + int(np.argmax(over[i]))
         for i in take:
             out.add(wide, i)
+        out.joins = [
+            (moved[j], moved[a], moved[b])
+            for j, a, b in self.joins
+            if j in moved and a in moved and b in moved
+        ]
         return out
 
     def add(self, other: _Found, i: int) -> None:
@@ -1619,10 +1640,15 @@ class _Found:
         if not self.boxes:
             return Candidates.empty()
         level = np.array(self.levels)
-        keep = not_nested(np.array(self.boxes, np.int64), level)
-        if len(level) >= 3:
+        own = np.ones(len(level), bool)  # a group, not another look at two (joins)
+        own[[j for j, _, _ in self.joins]] = False
+        keep = np.zeros(len(level), bool)
+        keep[own] = not_nested(np.array(self.boxes, np.int64)[own], level[own])
+        if own.sum() >= 3:
             # Far fainter than this picture's own writing: a grid line's stub, the desk's grain.
-            keep &= level >= p.min_rel_level * median(self.levels)
+            keep[own] &= level[own] >= p.min_rel_level * median(level[own].tolist())
+        for j, a, b in self.joins:
+            keep[j] = keep[a] & keep[b]
         out_boxes: list[Box] = []
         part_boxes: list[Box] = []
         out_tiles: list[FloatArray] = []
@@ -1630,11 +1656,12 @@ class _Found:
         splits: list[tuple[int, int, int, int]] = []
         whole_group: list[int] = []
         part_group: list[int] = []
+        at: dict[int, int] = {}
         for k in np.flatnonzero(keep).tolist():
             whole_at = -1
             tile = self.tiles[k]
             if tile is not None:
-                whole_at = len(out_boxes)
+                whole_at = at[k] = len(out_boxes)
                 out_boxes.append(self.boxes[k])
                 out_tiles.append(tile)
                 whole_group.append(k)
@@ -1649,13 +1676,17 @@ class _Found:
         under = np.array(self.under, np.int32)[group]
         # A big group left out (nested, faint) replaces nothing.
         under[~keep[np.maximum(under, 0)]] = -1
+        big = (under >= 0).any()
+        joins = [(at[j], at[a], at[b]) for j, a, b in self.joins if j in at]
         return Candidates(
             np.array(out_boxes, np.int32).reshape(-1, 4),
             np.stack(out_tiles).astype(np.float32) if out_tiles else empty.tiles,
             np.array(part_boxes, np.int32).reshape(-1, 4),
             np.stack(part_tiles).astype(np.float32) if part_tiles else empty.part_tiles,
             np.array(splits, np.int32).reshape(-1, 4),
-            *((group, under) if (under >= 0).any() else ()),
+            group if big else empty.group,
+            under if big else empty.under,
+            np.array(joins, np.int32).reshape(-1, 3),
         )
 
 
@@ -1854,6 +1885,8 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
     whitest = max(white, 1.0)
     grow_kernel = np.ones((p.tile_grow, p.tile_grow), np.uint8)
     picture = np.asarray(image, np.uint8)  # small groups of a shrunk one are measured in it
+    # Kept groups offered whole only: (index in found, group, x0, y0, x1, y1, ink level).
+    single: list[tuple[int, int, int, int, int, int, float]] = []
 
     for g in np.nonzero(reasons == "")[0].tolist():
         x0, y0, x1, y1 = int(gx0[g]), int(gy0[g]), int(gx1[g]), int(gy1[g])
@@ -1951,4 +1984,73 @@ def _groups(view: _View, p: LocateParams, trace: list[Trace] | None) -> _Found:
         found.boxes.append(view.to_photo(x0, y0, w, h))
         found.tall.append(bool(p.big_frac) and h >= p.big_frac * short)
         found.under.append(-1)
+        if whole and not cut:
+            single.append((len(found.boxes) - 1, g, x0, y0, x1, y1, hi))
+    if p.join_gap > 0 and len(single) >= 2:
+        _join_side_by_side(
+            found,
+            single,
+            view=view,
+            ink=ink,
+            labels=labels,
+            ids=ids,
+            groups=groups,
+            lo=low * p.tile_lo,
+            p=p,
+        )
     return found
+
+
+def _join_side_by_side(
+    found: _Found,
+    single: list[tuple[int, int, int, int, int, int, float]],
+    *,
+    view: _View,
+    ink: U8,
+    labels: Labels,
+    ids: npt.NDArray[np.int64],
+    groups: list[list[int]],
+    lo: float,
+    p: LocateParams,
+) -> None:
+    """Adds to ``found`` the union of each two groups side by side with one digit's shape.
+
+    A 4 written in two strokes, its crossbar stopping short of its bar, comes apart into
+    two groups: the bar reads as a 1, the corner as nothing or another digit. Two digits
+    written close mostly stand wider together than one digit, or one is short beside the
+    other; the network judges the rest (:meth:`DigitReader.judge`): a join is taken only
+    where it reads firmly and its two parts do not both.
+    """
+    b = np.array([s[2:6] for s in single], np.int64)
+    x0, y0, x1, y1 = b.T
+    h, w = y1 - y0, x1 - x0
+    tall = np.maximum(h[:, None], h[None, :])
+    short = np.minimum(h[:, None], h[None, :])
+    gap = x0[None, :] - x1[:, None]  # from i's right side to j's left
+    overlap = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    uw = np.maximum(x1[:, None], x1[None, :]) - np.minimum(x0[:, None], x0[None, :])
+    uh = np.maximum(y1[:, None], y1[None, :]) - np.minimum(y0[:, None], y0[None, :])
+    pair = (
+        (x0[:, None] < x0[None, :])
+        & (gap <= p.join_gap * tall)
+        & (gap >= -p.join_gap * np.minimum(w[:, None], w[None, :]))  # beside, not inside
+        & (overlap >= 0.5 * short)
+        & (short >= p.join_short * tall)
+        & (uw <= p.join_aspect * uh)
+    )
+    grow_kernel = np.ones((p.tile_grow, p.tile_grow), np.uint8)
+    for i, j in zip(*np.nonzero(pair), strict=True):
+        (fi, gi, *_, hi_i), (fj, gj, *_, hi_j) = single[i], single[j]
+        ux0, uy0 = int(min(x0[i], x0[j])), int(min(y0[i], y0[j]))
+        ux1, uy1 = int(max(x1[i], x1[j])), int(max(y1[i], y1[j]))
+        member = _member(labels[uy0:uy1, ux0:ux1], ids[np.asarray(groups[gi] + groups[gj])])
+        grown = cv2.dilate(member.astype(np.uint8), grow_kernel).astype(bool)
+        hi = max(hi_i, hi_j)
+        soft = _ramp(ink[uy0:uy1, ux0:ux1].astype(np.float32), lo, hi, grown)
+        found.joins.append((len(found.boxes), fi, fj))
+        found.boxes.append(view.to_photo(ux0, uy0, ux1 - ux0, uy1 - uy0))
+        found.tiles.append(make_tile(soft, p))
+        found.parts.append([])
+        found.levels.append(hi)
+        found.tall.append(False)
+        found.under.append(-1)

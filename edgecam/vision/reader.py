@@ -112,7 +112,10 @@ def reading_text(boxes: npt.NDArray[np.integer], labels: npt.NDArray[np.integer]
 def glyph_boxes(cands: Candidates) -> IntArray:
     """One box per group of ink the locator offered: each whole, and the span of the parts of
     a group too wide to be one digit (``whole`` -1), which has no whole."""
-    boxes = [cands.boxes.astype(np.int64).reshape(-1, 4)]
+    wholes = cands.boxes.astype(np.int64).reshape(-1, 4)
+    if len(cands.joins):  # another look at two glyphs, not a third
+        wholes = np.delete(wholes, cands.joins[:, 0], axis=0)
+    boxes = [wholes]
     seen: set[int] = set()
     for group, whole, first, count in cands.splits.tolist():
         if whole >= 0 or group in seen:
@@ -234,7 +237,8 @@ class DigitReader:
         and the whole is unsure, a cut into three or more whose parts are all sure but one
         keeps those (a row of touching digits, one of them blurred, lost the others with it);
         a group that cannot be one digit keeps the firm parts of its firmest cut, however
-        many others are unsure.
+        many others are unsure. Two groups offered joined as well (``cands.joins``: a 4
+        in two strokes) are read as the join when it is firm and they are not both firm.
         """
         n = len(cands)
         if len(probs) == 0:
@@ -293,6 +297,18 @@ class DigitReader:
                 if whole.any() and covered.any() and conf[whole].max() < conf[covered].max():
                     keep &= ~whole
             keep &= ~np.isin(cands.under, cands.group[keep])
+        # Two side by side read joined: one digit in two strokes when the join reads
+        # firmly and they did not both read as digits (two digits written close do).
+        if len(cands.joins):
+            taken: set[int] = set()  # parts a surer join took
+            js, lefts, rights = cands.joins.T
+            for k in np.argsort(-conf[js], kind="stable").tolist():
+                j, a, b = int(js[k]), int(lefts[k]), int(rights[k])
+                if firm[j] and keep[j] and not (firm[a] and firm[b]) and not {a, b} & taken:
+                    keep[[a, b]] = False
+                    taken |= {a, b}
+                else:
+                    keep[j] = False
         det = Detections(boxes=cands.all_boxes(), labels=labels, confidences=conf)[keep]
         return self._without_words(det, glyph_boxes(cands)) if len(det) else det
 
