@@ -1609,10 +1609,13 @@ class _Found:
         over = _overlapping(mine, covers)  # this look's group x tall group
         joined = ~(over & (mine[:, 3:4] >= same * covers[:, 3])).any(axis=0)
         out = _Found()
-        at = len(self.boxes) - int(over[:, ~joined].any(axis=1).sum())  # where the tall go
+        gone = np.asarray(over[:, ~joined].any(axis=1))  # the hollowed digit or its pieces
+        for j, a, b in self.joins:  # ... and a join of any of them
+            gone[j] |= gone[a] | gone[b]
+        at = len(self.boxes) - int(gone.sum())  # where the tall go
         moved: dict[int, int] = {}
         for i in range(len(self.boxes)):
-            if over[i, ~joined].any():  # the hollowed digit or its pieces
+            if gone[i]:
                 continue
             moved[i] = len(out.boxes)
             out.add(self, i)
@@ -1620,11 +1623,7 @@ class _Found:
                 out.under[-1] = at + int(np.argmax(over[i]))
         for i in take:
             out.add(wide, i)
-        out.joins = [
-            (moved[j], moved[a], moved[b])
-            for j, a, b in self.joins
-            if j in moved and a in moved and b in moved
-        ]
+        out.joins = [(moved[j], moved[a], moved[b]) for j, a, b in self.joins if j in moved]
         return out
 
     def add(self, other: _Found, i: int) -> None:
